@@ -1,0 +1,80 @@
+// The ORM factory: one place that turns a connection string and pool settings into a MikroORM.
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
+import { fileURLToPath } from 'node:url';
+import { entities } from './entities/index.js';
+import { migrationsList } from './migrations/index.js';
+
+export type { EntityManager } from '@mikro-orm/postgresql';
+export type ChatOrm = MikroORM<PostgreSqlDriver>;
+
+export interface PoolSettings {
+  /** Connections kept open when idle. */
+  min?: number;
+  /** Upper bound on open connections. */
+  max?: number;
+  /** How long a query waits for a free connection before failing. */
+  acquireTimeoutMs?: number;
+}
+
+export interface DatabaseOptions {
+  /** A `postgres://` connection string. */
+  url: string;
+  pool?: PoolSettings;
+  /** Receives MikroORM's own log lines (queries when `debug` is on). */
+  logger?: (message: string) => void;
+  debug?: boolean;
+  /** Keep the schema snapshot beside the migrations up to date (only when authoring migrations). */
+  writeSnapshot?: boolean;
+}
+
+/** Where `migration:create` writes and the snapshot lives (the source folder under tsx). */
+export const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
+
+export function defineDatabaseConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
+  const { url, pool = {}, logger, debug = false, writeSnapshot = false } = options;
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: true },
+    // Each request forks its own EntityManager; touching the global one is a bug.
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    ensureDatabase: false,
+    debug,
+    ...(logger ? { logger } : {}),
+    pool: {
+      min: pool.min ?? 0,
+      max: pool.max ?? 10,
+      acquireTimeoutMillis: pool.acquireTimeoutMs ?? 5_000,
+    },
+    schemaGenerator: { createForeignKeyConstraints: false },
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: migrationsPath,
+      snapshot: writeSnapshot,
+      snapshotName: '.snapshot-chat',
+      // An explicit list: no file globbing, so the same code runs from src/ and dist/.
+      migrationsList,
+      transactional: true,
+      allOrNothing: true,
+      emit: 'ts',
+      silent: true,
+    },
+  };
+}
+
+export async function createOrm(options: DatabaseOptions): Promise<ChatOrm> {
+  return MikroORM.init(defineDatabaseConfig(options));
+}
+
+/**
+ * A fresh EntityManager for one unit of work (one procedure call, one job): its own identity map,
+ * never shared between calls that run at the same time.
+ */
+export function forkEntityManager(orm: ChatOrm): EntityManager {
+  return orm.em.fork({ clear: true, useContext: false });
+}
