@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   /** Receives MikroORM's own log lines (queries when `debug` is on). */
   logger?: (message: string) => void;
   debug?: boolean;
+  /** Connect at creation (default) or on first use. */
+  connect?: boolean;
   /** Keep the schema snapshot beside the migrations up to date (only when authoring migrations). */
   writeSnapshot?: boolean;
 }
@@ -33,7 +35,7 @@ export interface DatabaseOptions {
 export const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
 
 export function defineDatabaseConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
-  const { url, pool = {}, logger, debug = false, writeSnapshot = false } = options;
+  const { url, pool = {}, logger, debug = false, writeSnapshot = false, connect = true } = options;
   return {
     driver: PostgreSqlDriver,
     clientUrl: url,
@@ -44,6 +46,7 @@ export function defineDatabaseConfig(options: DatabaseOptions): Options<PostgreS
     allowGlobalContext: false,
     forceUtcTimezone: true,
     ensureDatabase: false,
+    connect,
     debug,
     ...(logger ? { logger } : {}),
     pool: {

@@ -1,0 +1,68 @@
+// The server's configuration, read from process.env once and validated here; nothing else reads it.
+import { existsSync } from 'node:fs';
+import { databaseEnvSchema, parseEnv } from '@chat/db';
+import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_MESSAGE_CHARS } from '@chat/contracts';
+import { z } from 'zod';
+
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+export const envSchema = databaseEnvSchema
+  .extend({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+
+    AUTH_SECRET: z
+      .string()
+      .min(32, 'must be at least 32 characters (256 bits for HS256)')
+      .optional(),
+    AUTH_JWKS_URL: optionalUrl,
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+
+    MAX_MESSAGE_CHARS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(DEFAULT_MAX_MESSAGE_CHARS),
+    MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_MAX_BATCH_SIZE),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .max(1_073_741_824)
+      .default(4 * 1_048_576),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.AUTH_SECRET && !env.AUTH_JWKS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_SECRET'],
+        message:
+          'is required in production (or set AUTH_JWKS_URL): refusing to start without a way to verify tokens',
+      });
+    }
+    if (env.AUTH_JWKS_URL && (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWKS_URL'],
+        message: 'needs AUTH_ISSUER and AUTH_AUDIENCE, which are checked on every token',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+/**
+ * Reads `.env` from the working directory when present (variables already set win), then
+ * validates. Throws one message naming every bad variable.
+ */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  if (source === process.env && existsSync('.env')) process.loadEnvFile('.env');
+  return parseEnv(envSchema, source);
+}

@@ -1,0 +1,42 @@
+// What the api returns: plain JSON, timestamps as ISO-8601 strings in UTC.
+import { z } from 'zod';
+import { ID_MAX, MESSAGE_ROLES } from './limits.js';
+
+export const idSchema = z.number().int().min(1).max(ID_MAX);
+export const timestampSchema = z.iso.datetime();
+
+export const userSchema = z.object({
+  id: idSchema,
+  username: z.string(),
+  email: z.string().nullable(),
+  createdAt: timestampSchema,
+});
+
+export const conversationSchema = z.object({
+  id: idSchema,
+  userId: idSchema,
+  name: z.string().nullable(),
+  createdAt: timestampSchema,
+});
+
+export const messageRoleSchema = z.enum(MESSAGE_ROLES);
+
+export const messageSchema = z.object({
+  id: idSchema,
+  conversationId: idSchema,
+  role: messageRoleSchema,
+  content: z.string(),
+  createdAt: timestampSchema,
+});
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: idSchema.nullable() });
+}
+
+export type User = z.infer<typeof userSchema>;
+export type Conversation = z.infer<typeof conversationSchema>;
+export type Message = z.infer<typeof messageSchema>;
+export interface Page<T> {
+  items: T[];
+  nextCursor: number | null;
+}

@@ -1,0 +1,3 @@
+export * from './limits.js';
+export * from './text.js';
+export * from './dto.js';
