@@ -36,6 +36,8 @@ export const envSchema = databaseEnvSchema
       .min(1_024)
       .max(1_073_741_824)
       .default(4 * 1_048_576),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6_000),
+    RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(600),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   })
   .superRefine((env, ctx) => {

@@ -2,9 +2,13 @@
 import type { ChatOrm } from '@chat/db';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { resolveKeySource } from './auth/secret.js';
+import { createTokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
-import { appRouter, type AppRouter } from './root.js';
-import type { Context } from './trpc.js';
+import { handleHttpError, trpcErrorBody } from './http-errors.js';
+import { createRateLimiter } from './rate-limit.js';
+import { createAppRouter, type AppRouter } from './root.js';
+import { createContextFactory } from './trpc.js';
 
 export interface ServerDependencies {
   env: Env;
@@ -31,6 +35,13 @@ export async function buildServer({
     // While closing, refuse new requests with 503 and let in-flight ones finish.
     return503OnClosing: true,
   });
+  app.setErrorHandler(handleHttpError);
+  app.setNotFoundHandler((request, reply) => {
+    if (request.url.startsWith('/trpc')) {
+      return reply.code(404).send(trpcErrorBody(request, 404, 'no such procedure'));
+    }
+    return reply.code(404).send({ statusCode: 404, error: 'not found' });
+  });
 
   app.get('/healthz', () => ({ status: 'ok' }));
 
@@ -41,15 +52,27 @@ export async function buildServer({
       .send({ status: ready ? 'ready' : 'unavailable', database: ready });
   });
 
+  const createContext = createContextFactory({
+    orm,
+    env,
+    logger,
+    limiter: createRateLimiter({
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      burst: env.RATE_LIMIT_BURST,
+    }),
+    verify: createTokenVerifier(await resolveKeySource(env)),
+  });
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
-      router: appRouter,
+      router: createAppRouter({ maxMessageChars: env.MAX_MESSAGE_CHARS }),
       maxBatchSize: env.MAX_BATCH_SIZE,
-      createContext: ({ req }): Context => ({ orm, env, authorization: req.headers.authorization }),
+      createContext: ({ req }) => createContext(req.headers.authorization),
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           logger.error({ err: error, path }, 'procedure failed');
+        else if (error.code === 'SERVICE_UNAVAILABLE')
+          logger.warn({ err: error.cause, path }, 'database unavailable');
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });

@@ -1,31 +1,97 @@
 // The one place tRPC is set up: context, error shape, and the procedure builders.
-import { initTRPC } from '@trpc/server';
+import { forkEntityManager, type ChatOrm, type EntityManager, type Identity } from '@chat/db';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
-import type { ChatOrm } from '@chat/db';
+import { UnauthorizedError, type TokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
+import { toTRPCError } from './errors.js';
+import type { RateLimiter } from './rate-limit.js';
 
+/** Built once per HTTP request; a batch's calls share it, so nothing per-call lives here. */
 export interface Context {
   orm: ChatOrm;
   env: Env;
-  /** The raw `Authorization` header, verified by the auth middleware. */
-  authorization: string | undefined;
+  logger: FastifyBaseLogger;
+  limiter: RateLimiter;
+  /** The caller, verified once per request on first use. */
+  identity: () => Promise<Identity>;
+}
+
+export function createContextFactory(deps: Omit<Context, 'identity'> & { verify: TokenVerifier }) {
+  const { verify, ...shared } = deps;
+  return (authorization: string | undefined): Context => {
+    let verified: Promise<Identity> | undefined;
+    return { ...shared, identity: () => (verified ??= verify(authorization)) };
+  };
 }
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  // Stacks never leave the server; they go to the log.
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const hide = error.code === 'INTERNAL_SERVER_ERROR' && ctx?.env.NODE_ENV !== 'development';
+    const zodError =
+      error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : null;
+    // Malformed JSON is bad input like any other: the contract has one code for it.
+    const parseError = error.code === 'PARSE_ERROR';
     return {
       ...shape,
+      code: parseError ? TRPC_ERROR_CODES_BY_KEY.BAD_REQUEST : shape.code,
+      message: hide ? 'Internal server error' : zodError ? describeIssues(zodError) : shape.message,
       data: {
         ...shape.data,
-        zodError:
-          error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError
-            ? z.flattenError(error.cause)
-            : null,
+        code: parseError ? 'BAD_REQUEST' : shape.data.code,
+        zodError: zodError ? z.flattenError(zodError) : null,
       },
     };
   },
 });
 
+/** "content: must not contain …; limit: too big" rather than a JSON dump of the issues. */
+function describeIssues(error: z.ZodError): string {
+  return `invalid input: ${error.issues
+    .map((issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`)
+    .join('; ')}`;
+}
+
 export const router = t.router;
-export const publicProcedure = t.procedure;
 export const createCallerFactory = t.createCallerFactory;
+
+/** Turns domain and database failures into the contract's codes, for every procedure. */
+const contractErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) throw toTRPCError(result.error);
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(contractErrors);
+
+/**
+ * Verified caller, rate limit, and a fresh EntityManager per procedure call (a batch runs its calls
+ * concurrently on one context, so a per-request fork would share one identity map between them).
+ */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const identity = await ctx.identity().catch((error: unknown) => {
+    if (error instanceof UnauthorizedError && error.keysUnavailable) {
+      ctx.logger.warn(
+        { err: error.cause },
+        'the JWKS could not be fetched: tokens cannot be verified',
+      );
+    }
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: error instanceof Error ? error.message : 'unauthorized',
+      cause: error,
+    });
+  });
+  if (!ctx.limiter.take(identity.username)) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: 'rate limit reached; slow down and retry',
+    });
+  }
+  const em: EntityManager = forkEntityManager(ctx.orm);
+  return next({ ctx: { identity, em } });
+});

@@ -40,3 +40,23 @@ export interface Page<T> {
   items: T[];
   nextCursor: number | null;
 }
+
+export const conversationPageSchema = pageSchema(conversationSchema);
+export const messagePageSchema = pageSchema(messageSchema);
+
+export const userDeleteResultSchema = z.object({
+  conversations: z.number().int().min(0),
+  messages: z.number().int().min(0),
+});
+export const conversationDeleteResultSchema = z.object({
+  id: idSchema,
+  deletedMessages: z.number().int().min(0),
+});
+export const userExportSchema = z.object({
+  user: userSchema,
+  conversations: z.array(conversationSchema.extend({ messages: z.array(messageSchema) })),
+});
+
+export type UserDeleteResult = z.infer<typeof userDeleteResultSchema>;
+export type ConversationDeleteResult = z.infer<typeof conversationDeleteResultSchema>;
+export type UserExport = z.infer<typeof userExportSchema>;

@@ -18,3 +18,4 @@ export {
   type EmbeddedPostgresOptions,
 } from './embedded.js';
 export { createDatabase, dropDatabase, withDatabase, databaseName } from './admin.js';
+export * from './store/index.js';

@@ -1,0 +1,44 @@
+import { deleteUser, ensureUser, exportUser, updateEmail } from '@chat/db';
+import {
+  userDeleteResultSchema,
+  userExportSchema,
+  userSchema,
+  userUpdateInput,
+} from '@chat/contracts';
+import type { TRPCRouterRecord } from '@trpc/server';
+import { z } from 'zod';
+import { toConversation, toMessage, toUser } from '../dto.js';
+import { protectedProcedure } from '../trpc.js';
+
+export const userRouter = {
+  me: protectedProcedure
+    .input(z.void())
+    .output(userSchema)
+    .query(async ({ ctx }) => toUser(await ensureUser(ctx.em, ctx.identity))),
+
+  update: protectedProcedure
+    .input(userUpdateInput)
+    .output(userSchema)
+    .mutation(async ({ ctx, input }) =>
+      toUser(await updateEmail(ctx.em, ctx.identity, input.email)),
+    ),
+
+  delete: protectedProcedure
+    .input(z.void())
+    .output(userDeleteResultSchema)
+    .mutation(({ ctx }) => deleteUser(ctx.em, ctx.identity.username)),
+
+  export: protectedProcedure
+    .input(z.void())
+    .output(userExportSchema)
+    .query(async ({ ctx }) => {
+      const { user, conversations } = await exportUser(ctx.em, ctx.identity);
+      return {
+        user: toUser(user),
+        conversations: conversations.map((c) => ({
+          ...toConversation(c),
+          messages: c.messages.map(toMessage),
+        })),
+      };
+    }),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,66 @@
+// Messages: written only into an existing conversation of the caller, read in keyset pages.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Message, type IMessage } from '../entities/index.js';
+import { notFound, page, type Page } from './conversations.js';
+import type { Identity } from './identity.js';
+
+type Row = Record<string, unknown>;
+
+/**
+ * One guarded statement, one round trip: the insert happens only if the conversation exists and
+ * belongs to the caller, and it holds the conversation's KEY SHARE lock until commit, so a
+ * concurrent delete of the conversation either sees this message or makes this insert find nothing.
+ */
+export async function sendMessage(
+  em: EntityManager,
+  identity: Identity,
+  conversationId: number,
+  content: string,
+): Promise<IMessage> {
+  const [row] = await em.execute<Row[]>(
+    `insert into messages (conversation_id, role, content)
+     select c.id, 'user', ? from conversations c
+      where c.id = ? and c.user_id = (select id from users where username = ?)
+      for key share of c
+     returning id, conversation_id, role, created_at`,
+    [content, conversationId, identity.username],
+  );
+  if (!row) return notFound(em, identity);
+  return em.map(Message, { ...row, content });
+}
+
+export interface HistoryQuery {
+  conversationId: number;
+  cursor: number | null;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/**
+ * A page of a conversation's history by id, with the ownership check in the same statement: no
+ * row back means "not yours or not there"; one row of nulls means an empty page.
+ */
+export async function listHistory(
+  em: EntityManager,
+  identity: Identity,
+  { conversationId, cursor, limit, order }: HistoryQuery,
+): Promise<Page<IMessage>> {
+  const direction = order === 'asc' ? 'asc' : 'desc';
+  const after = cursor === null ? '' : `and m.id ${order === 'asc' ? '>' : '<'} ?`;
+  const rows = await em.execute<Row[]>(
+    `select m.id, m.conversation_id, m.role, m.content, m.created_at
+       from conversations c
+       left join lateral (
+         select * from messages m where m.conversation_id = c.id ${after}
+          order by m.id ${direction} limit ?
+       ) m on true
+      where c.id = ? and c.user_id = (select id from users where username = ?)
+      order by m.id ${direction}`,
+    cursor === null
+      ? [limit + 1, conversationId, identity.username]
+      : [cursor, limit + 1, conversationId, identity.username],
+  );
+  if (rows.length === 0) return notFound(em, identity);
+  const messages = rows.filter((row) => row.id !== null).map((row) => em.map(Message, row));
+  return page(messages, limit);
+}
