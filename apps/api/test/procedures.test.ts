@@ -238,3 +238,39 @@ describe('export and delete of a user', () => {
     expect((await eve.conversation.list.query()).items).toEqual([]);
   });
 });
+
+describe('round trips to the database', () => {
+  /** Counts the SQL statements the server's pool runs while `work` does. */
+  async function statements(work: () => Promise<unknown>): Promise<number> {
+    const knex = server.orm.em.getConnection().getKnex();
+    let count = 0;
+    const listener = () => {
+      count++;
+    };
+    knex.on('query', listener);
+    try {
+      await work();
+    } finally {
+      knex.off('query', listener);
+    }
+    return count;
+  }
+
+  it('message.send is one statement in the common case', async () => {
+    const client = await clientFor(server, 'counted', { batch: false });
+    const conversation = await client.conversation.create.mutate({});
+    expect(await statements(() => client.message.send.mutate({ conversationId: conversation.id, content: 'one trip' }))).toBe(1);
+  });
+
+  it('so are create, get, rename, list and a history page', async () => {
+    const client = await clientFor(server, 'counted', { batch: false });
+    expect(await statements(() => client.conversation.create.mutate({}))).toBe(1);
+    const { id } = await client.conversation.create.mutate({});
+    expect(await statements(() => client.conversation.get.query({ id }))).toBe(1);
+    expect(await statements(() => client.conversation.rename.mutate({ id, name: 'n' }))).toBe(1);
+    expect(await statements(() => client.conversation.list.query({}))).toBe(1);
+    await client.message.send.mutate({ conversationId: id, content: 'x' });
+    expect(await statements(() => client.message.list.query({ conversationId: id }))).toBe(1);
+    expect(await statements(() => client.user.me.query())).toBe(1);
+  });
+});
