@@ -5,19 +5,46 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, useTestDatabase } from '@chat/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnApi, waitForStatus } from './process-harness.js';
-import { TEST_SECRET } from './server-harness.js';
+import { runToken, spawnApi, waitForStatus } from './process-harness.js';
+import { TEST_SECRET, tokenFor } from './server-harness.js';
 
 const db = useTestDatabase();
 
 describe('with DATABASE_URL', () => {
-  it('serves, then exits 0 on SIGTERM after draining', async () => {
+  it('serves the contract to a caller that knows only HTTP and JSON, then exits 0 on SIGTERM', async () => {
     const api = spawnApi(await freePort(), {
       DATABASE_URL: db.url,
       AUTH_SECRET: TEST_SECRET,
       NODE_ENV: 'production',
     });
     await waitForStatus(api, '/readyz', 200);
+    const headers = {
+      authorization: `Bearer ${await tokenFor('plain-http')}`,
+      'content-type': 'application/json',
+    };
+    const post = async (path: string, input: unknown) => {
+      const response = await fetch(`${api.url}/trpc/${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(input),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { result: { data: Record<string, unknown> } },
+      };
+    };
+    const created = await post('conversation.create', { name: 'over curl' });
+    expect(created.status).toBe(200);
+    const conversationId = created.body.result.data.id;
+    const sent = await post('message.send', { conversationId, content: 'hello' });
+    expect(sent.body.result.data).toMatchObject({ conversationId, role: 'user', content: 'hello' });
+    const page = await fetch(
+      `${api.url}/trpc/message.list?input=${encodeURIComponent(JSON.stringify({ conversationId }))}`,
+      { headers },
+    );
+    expect(await page.json()).toEqual({
+      result: { data: { items: [sent.body.result.data], nextCursor: null } },
+    });
     api.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
     expect(api.output()).toContain('shutting down');
@@ -55,11 +82,7 @@ describe('without DATABASE_URL (the embedded default)', () => {
 
   it('starts PostgreSQL under the data folder, migrates, serves, and stops it on SIGINT', async () => {
     const pgPort = String(await freePort());
-    const first = spawnApi(await freePort(), {
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: pgPort,
-      AUTH_SECRET: TEST_SECRET,
-    });
+    const first = spawnApi(await freePort(), { DATA_DIR: dataDir, EMBEDDED_PG_PORT: pgPort });
     await waitForStatus(first, '/readyz', 200);
     expect(first.output()).toContain('migrations applied');
     first.child.kill('SIGINT');
@@ -67,14 +90,20 @@ describe('without DATABASE_URL (the embedded default)', () => {
     expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false); // the cluster stopped
 
+    // Development without AUTH_SECRET: `pnpm token` signs with the secret the server keeps there.
+    const token = await runToken(['ada', '--email', 'ada@example.com'], { DATA_DIR: dataDir });
+    expect(existsSync(join(dataDir, 'auth-secret'))).toBe(true);
+
     // Its data is kept: the second start finds the schema in place and applies nothing.
-    const second = spawnApi(await freePort(), {
-      DATA_DIR: dataDir,
-      EMBEDDED_PG_PORT: pgPort,
-      AUTH_SECRET: TEST_SECRET,
-    });
+    const second = spawnApi(await freePort(), { DATA_DIR: dataDir, EMBEDDED_PG_PORT: pgPort });
     await waitForStatus(second, '/readyz', 200);
     expect(second.output()).not.toContain('migrations applied');
+    const me = await fetch(`${second.url}/trpc/user.me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(await me.json()).toMatchObject({
+      result: { data: { username: 'ada', email: 'ada@example.com' } },
+    });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

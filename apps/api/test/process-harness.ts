@@ -61,3 +61,19 @@ export async function waitForStatus(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Runs `src/cli/token.ts` (what `pnpm token` runs) and returns the token it prints. */
+export async function runToken(args: string[], env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', ...args], {
+    cwd: apiRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`token command failed (${String(code)}): ${stderr}`);
+  return stdout.trim();
+}
