@@ -2,15 +2,13 @@
 // route under /trpc), answered in tRPC's own error shape so every client reads them the same way.
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
+/** Only the contract's codes: protocol-level mistakes are BAD_REQUEST, the status tells which. */
 const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
-  400: 'BAD_REQUEST',
   404: 'NOT_FOUND',
-  405: 'METHOD_NOT_SUPPORTED',
   413: 'PAYLOAD_TOO_LARGE',
-  414: 'BAD_REQUEST',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
   503: 'SERVICE_UNAVAILABLE',
 };
 
@@ -22,7 +20,12 @@ export function trpcErrorBody(request: FastifyRequest, status: number, message: 
     error: {
       message,
       code: TRPC_ERROR_CODES_BY_KEY[code],
-      data: { code, httpStatus: status, ...(p ? { path: p } : {}), zodError: null },
+      data: {
+        code,
+        httpStatus: status,
+        ...(p ? { path: p } : {}),
+        zodError: code === 'BAD_REQUEST' ? { formErrors: [message], fieldErrors: {} } : null,
+      },
     },
   });
   return url.searchParams.get('batch') === '1'
@@ -38,4 +41,44 @@ export function handleHttpError(error: FastifyError, request: FastifyRequest, re
     return reply.code(status).send({ statusCode: status, error: message });
   }
   return reply.code(status).send(trpcErrorBody(request, status, message));
+}
+
+/** JSON is UTF-8 (RFC 8259): bytes that are not are refused, never stored as U+FFFD. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeBody(body: Buffer): string {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    throw Object.assign(new Error('the request body is not valid UTF-8'), { statusCode: 400 });
+  }
+}
+
+/**
+ * Errors Node's HTTP parser meets before fastify (headers or URL over the size limit, garbage):
+ * answered in tRPC's shape rather than dropped or sent as Node's plain text.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message =
+    status === 431 ? 'the request line or headers are too large' : 'malformed HTTP request';
+  const body = JSON.stringify({
+    error: {
+      message,
+      code: TRPC_ERROR_CODES_BY_KEY.BAD_REQUEST,
+      data: {
+        code: 'BAD_REQUEST',
+        httpStatus: status,
+        zodError: { formErrors: [message], fieldErrors: {} },
+      },
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

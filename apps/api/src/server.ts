@@ -1,11 +1,17 @@
 // The HTTP host: fastify with tRPC at /trpc and the plain health endpoints beside it.
 import type { ChatOrm } from '@chat/db';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fastifyRequestHandler, type FastifyHandlerOptions } from '@trpc/server/adapters/fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { resolveKeySource } from './auth/secret.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
-import { handleHttpError, trpcErrorBody } from './http-errors.js';
+import { answerClientError, decodeBody, handleHttpError, trpcErrorBody } from './http-errors.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createAppRouter, type AppRouter } from './root.js';
 import { createContextFactory } from './trpc.js';
@@ -34,6 +40,7 @@ export async function buildServer({
     routerOptions: { maxParamLength: Math.max(5_000, env.MAX_BATCH_SIZE * MAX_PATH_CHARS) },
     // While closing, refuse new requests with 503 and let in-flight ones finish.
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   });
   app.setErrorHandler(handleHttpError);
   app.setNotFoundHandler((request, reply) => {
@@ -62,19 +69,33 @@ export async function buildServer({
     }),
     verify: createTokenVerifier(await resolveKeySource(env)),
   });
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: createAppRouter({ maxMessageChars: env.MAX_MESSAGE_CHARS }),
-      maxBatchSize: env.MAX_BATCH_SIZE,
-      createContext: ({ req }) => createContext(req.headers.authorization),
-      onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          logger.error({ err: error, path }, 'procedure failed');
-        else if (error.code === 'SERVICE_UNAVAILABLE')
-          logger.warn({ err: error.cause, path }, 'database unavailable');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  const trpcOptions = {
+    router: createAppRouter({ maxMessageChars: env.MAX_MESSAGE_CHARS }),
+    maxBatchSize: env.MAX_BATCH_SIZE,
+    createContext: ({ req }: { req: FastifyRequest }) => createContext(req.headers.authorization),
+    onError({ error, path }) {
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        logger.error({ err: error, path }, 'procedure failed');
+      else if (error.code === 'SERVICE_UNAVAILABLE')
+        logger.warn({ err: error.cause, path }, 'database unavailable');
+    },
+  } satisfies FastifyHandlerOptions<AppRouter, FastifyRequest, FastifyReply>;
+
+  // tRPC's own fastify handler on a route of ours, so the body parser is ours too: any content
+  // type reaches tRPC (which answers for it), and bodies must be valid UTF-8.
+  await app.register((scope, _options, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body: Buffer, parsed) => {
+      try {
+        parsed(null, decodeBody(body));
+      } catch (error) {
+        parsed(error as Error);
+      }
+    });
+    scope.all<{ Params: { path: string } }>('/trpc/:path', (req, res) =>
+      fastifyRequestHandler({ ...trpcOptions, req, res, path: req.params.path }),
+    );
+    done();
   });
 
   return app;

@@ -34,16 +34,27 @@ const t = initTRPC.context<Context>().create({
     const hide = error.code === 'INTERNAL_SERVER_ERROR' && ctx?.env.NODE_ENV !== 'development';
     const zodError =
       error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : null;
-    // Malformed JSON is bad input like any other: the contract has one code for it.
-    const parseError = error.code === 'PARSE_ERROR';
+    // Malformed JSON is bad input like any other: the contract's one code for it (both are 400).
+    const protocol = error.code === 'PARSE_ERROR';
+    const badRequest = protocol || error.code === 'BAD_REQUEST';
+    const message = hide
+      ? 'Internal server error'
+      : zodError
+        ? describeIssues(zodError)
+        : shape.message;
     return {
       ...shape,
-      code: parseError ? TRPC_ERROR_CODES_BY_KEY.BAD_REQUEST : shape.code,
-      message: hide ? 'Internal server error' : zodError ? describeIssues(zodError) : shape.message,
+      code: protocol ? TRPC_ERROR_CODES_BY_KEY.BAD_REQUEST : shape.code,
+      message,
       data: {
         ...shape.data,
-        code: parseError ? 'BAD_REQUEST' : shape.data.code,
-        zodError: zodError ? z.flattenError(zodError) : null,
+        code: protocol ? 'BAD_REQUEST' : shape.data.code,
+        // Every BAD_REQUEST carries the same shape; without field errors, the message is a form error.
+        zodError: zodError
+          ? z.flattenError(zodError)
+          : badRequest
+            ? { formErrors: [message], fieldErrors: {} }
+            : null,
       },
     };
   },

@@ -259,7 +259,11 @@ describe('round trips to the database', () => {
   it('message.send is one statement in the common case', async () => {
     const client = await clientFor(server, 'counted', { batch: false });
     const conversation = await client.conversation.create.mutate({});
-    expect(await statements(() => client.message.send.mutate({ conversationId: conversation.id, content: 'one trip' }))).toBe(1);
+    expect(
+      await statements(() =>
+        client.message.send.mutate({ conversationId: conversation.id, content: 'one trip' }),
+      ),
+    ).toBe(1);
   });
 
   it('so are create, get, rename, list and a history page', async () => {
