@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { databaseEnvSchema, parseEnv } from '@chat/db';
 import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_MESSAGE_CHARS } from '@chat/contracts';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 

@@ -1,9 +1,10 @@
 // The one place tRPC is set up: context, error shape, and the procedure builders.
+import type { InputErrors } from '@chat/contracts';
 import { forkEntityManager, type ChatOrm, type EntityManager, type Identity } from '@chat/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyBaseLogger } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError, type TokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
 import { toTRPCError } from './errors.js';
@@ -50,15 +51,20 @@ const t = initTRPC.context<Context>().create({
         ...shape.data,
         code: protocol ? 'BAD_REQUEST' : shape.data.code,
         // Every BAD_REQUEST carries the same shape; without field errors, the message is a form error.
-        zodError: zodError
-          ? z.flattenError(zodError)
-          : badRequest
-            ? { formErrors: [message], fieldErrors: {} }
-            : null,
+        zodError: zodError ? inputErrors(zodError) : badRequest ? formError(message) : null,
       },
     };
   },
 });
+
+function inputErrors(error: z.ZodError): InputErrors {
+  const { formErrors, fieldErrors } = z.flattenError(error);
+  return { formErrors, fieldErrors: fieldErrors as InputErrors['fieldErrors'] };
+}
+
+function formError(message: string): InputErrors {
+  return { formErrors: [message], fieldErrors: {} };
+}
 
 /** "content: must not contain …; limit: too big" rather than a JSON dump of the issues. */
 function describeIssues(error: z.ZodError): string {

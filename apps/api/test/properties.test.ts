@@ -20,7 +20,7 @@ import {
 import { useTestDatabase } from '@chat/db/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   clientFor,
   rawCall,

@@ -1,44 +1,59 @@
-// A typed tRPC client for the chat api: types come from the api's router, imported as a type only.
-import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
+// @chat/client: everything a frontend or another app needs to call the chat api with full types.
+// The api's router is imported as a type only: no server code reaches a consumer's bundle.
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@chat/api';
-import { DEFAULT_MAX_BATCH_SIZE } from '@chat/contracts';
+
+export {
+  createChatClient,
+  type ChatClient,
+  type ChatClientOptions,
+  type TokenSource,
+} from './client.js';
+export {
+  isChatError,
+  fieldErrors,
+  type ChatClientError,
+  type ChatErrorCode,
+  type ChatErrorWithCode,
+} from './errors.js';
+export { allMessages, allConversations, type PagingOptions } from './paging.js';
 
 export type { AppRouter } from '@chat/api';
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
-export type { Conversation, Message, Page, User } from '@chat/contracts';
 
-export type TokenSource = string | (() => string | Promise<string>);
-
-export interface ChatClientOptions {
-  /** The tRPC endpoint, e.g. `http://127.0.0.1:3000/trpc`. */
-  url: string;
-  /** A bearer token, or a function called before every request (to refresh it). */
-  token: TokenSource;
-  /** Batch calls made in the same tick into one request (default true). */
-  batch?: boolean;
-  /** Calls per batch; keep it at or under the server's MAX_BATCH_SIZE. */
-  maxBatchSize?: number;
-  headers?: Record<string, string>;
-  fetch?: typeof globalThis.fetch;
-}
-
-export type ChatClient = TRPCClient<AppRouter>;
-
-export function createChatClient(options: ChatClientOptions): ChatClient {
-  const { url, token, batch = true, maxBatchSize = DEFAULT_MAX_BATCH_SIZE, headers = {} } = options;
-  const linkOptions = {
-    url,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    async headers() {
-      const value = typeof token === 'function' ? await token() : token;
-      return { ...headers, authorization: `Bearer ${value}` };
-    },
-  };
-  return createTRPCClient<AppRouter>({
-    links: [
-      batch ? httpBatchLink({ ...linkOptions, maxItems: maxBatchSize }) : httpLink(linkOptions),
-    ],
-  });
-}
+// The DTOs, the input schemas and the limits, so a form can be validated with the server's rules.
+export {
+  type User,
+  type Conversation,
+  type Message,
+  type Page,
+  type MessageRole,
+  type InputErrors,
+  type UserUpdateInput,
+  type ConversationCreateInput,
+  type ConversationListInput,
+  type ConversationRenameInput,
+  type MessageSendInput,
+  type MessageListInput,
+  userUpdateInput,
+  conversationCreateInput,
+  conversationListInput,
+  conversationIdInput,
+  conversationRenameInput,
+  conversationNameSchema,
+  emailSchema,
+  messageSendInput,
+  messageSendInputSchema,
+  messageListInput,
+  idSchema,
+  characterCount,
+  ID_MAX,
+  NAME_MAX_CHARS,
+  EMAIL_MAX_CHARS,
+  DEFAULT_MAX_MESSAGE_CHARS,
+  DEFAULT_MAX_BATCH_SIZE,
+  CONVERSATION_PAGE,
+  MESSAGE_PAGE,
+  MESSAGE_ROLES,
+} from '@chat/contracts';

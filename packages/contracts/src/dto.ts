@@ -1,5 +1,5 @@
 // What the api returns: plain JSON, timestamps as ISO-8601 strings in UTC.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ID_MAX, MESSAGE_ROLES } from './limits.js';
 
 export const idSchema = z.number().int().min(1).max(ID_MAX);
@@ -60,3 +60,11 @@ export const userExportSchema = z.object({
 export type UserDeleteResult = z.infer<typeof userDeleteResultSchema>;
 export type ConversationDeleteResult = z.infer<typeof conversationDeleteResultSchema>;
 export type UserExport = z.infer<typeof userExportSchema>;
+
+/** `error.data.zodError` of a BAD_REQUEST: what was wrong with the input, by field. */
+export interface InputErrors {
+  /** Problems with the input as a whole (malformed JSON, a wrong type at the top). */
+  formErrors: string[];
+  /** Problems by field name. */
+  fieldErrors: Partial<Record<string, string[]>>;
+}

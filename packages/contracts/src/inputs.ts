@@ -1,6 +1,6 @@
 // Procedure inputs: the server validates with these, and a frontend can validate a form with the
 // same rules. Objects are strict: a misspelt field is an error, never silently dropped.
-import { z } from 'zod';
+import * as z from 'zod';
 import { idSchema } from './dto.js';
 import {
   CONVERSATION_PAGE,

@@ -1,6 +1,6 @@
 // Strings PostgreSQL can store exactly as sent: no NUL (text cannot hold it) and no lone UTF-16
 // surrogate (it cannot be encoded as UTF-8, so it would come back as U+FFFD).
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Counts characters as people do (code points), not UTF-16 units. */
 export function characterCount(text: string): number {

@@ -1,6 +1,6 @@
 // The database part of the configuration, shared by the api's env.ts and this package's commands.
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0'])

@@ -10,7 +10,7 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export class UnauthorizedError extends Error {
   override readonly name = 'UnauthorizedError';

@@ -6,7 +6,7 @@ import {
   userUpdateInput,
 } from '@chat/contracts';
 import type { TRPCRouterRecord } from '@trpc/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toConversation, toMessage, toUser } from '../dto.js';
 import { protectedProcedure } from '../trpc.js';
 
