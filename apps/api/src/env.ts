@@ -1,6 +1,5 @@
 // The server's configuration, read from process.env once and validated here; nothing else reads it.
-import { existsSync } from 'node:fs';
-import { databaseEnvSchema, parseEnv } from '@chat/db';
+import { databaseEnvSchema, loadDotEnv, parseEnv } from '@chat/db';
 import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_MESSAGE_CHARS } from '@chat/contracts';
 import * as z from 'zod';
 
@@ -8,7 +7,8 @@ const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
 export const envSchema = databaseEnvSchema
   .extend({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    /** `production` requires a way to verify tokens; anything but `development` hides error details. */
+    NODE_ENV: z.string().min(1).default('development'),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     LOG_LEVEL: z
@@ -49,6 +49,17 @@ export const envSchema = databaseEnvSchema
           'is required in production (or set AUTH_JWKS_URL): refusing to start without a way to verify tokens',
       });
     }
+    if (
+      env.NODE_ENV === 'production' &&
+      env.AUTH_JWKS_URL &&
+      !isHttpsOrLoopback(env.AUTH_JWKS_URL)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWKS_URL'],
+        message: 'must be https in production (a key set fetched in the clear can be replaced)',
+      });
+    }
     if (env.AUTH_JWKS_URL && (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE)) {
       ctx.addIssue({
         code: 'custom',
@@ -60,11 +71,16 @@ export const envSchema = databaseEnvSchema
 
 export type Env = z.infer<typeof envSchema>;
 
+function isHttpsOrLoopback(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+}
+
 /**
  * Reads `.env` from the working directory when present (variables already set win), then
  * validates. Throws one message naming every bad variable.
  */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  if (source === process.env && existsSync('.env')) process.loadEnvFile('.env');
+  if (source === process.env) loadDotEnv();
   return parseEnv(envSchema, source);
 }

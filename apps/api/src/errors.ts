@@ -4,6 +4,10 @@ import { TRPCError } from '@trpc/server';
 import { UnauthorizedError } from './auth/tokens.js';
 
 export const SERVICE_UNAVAILABLE_MESSAGE = 'the database is unavailable; safe to retry';
+export const CONNECTION_LOST_MESSAGE =
+  'the connection to the database was lost during the call: it may or may not have taken effect';
+export const KEYS_UNAVAILABLE_MESSAGE =
+  'the key set that verifies tokens cannot be fetched; retry later';
 
 /** Maps a procedure's failure to a TRPCError; anything unrecognised stays INTERNAL_SERVER_ERROR. */
 export function toTRPCError(error: TRPCError): TRPCError {
@@ -27,4 +31,25 @@ export function toTRPCError(error: TRPCError): TRPCError {
     default:
       return error;
   }
+}
+
+/**
+ * An internal error as production logs it: what went wrong and where, without the SQL text, its
+ * bound values or a constraint's detail line, any of which can carry a user's words.
+ */
+export function forTheLog(error: TRPCError): Record<string, unknown> {
+  const cause = error.cause as (Error & Record<string, unknown>) | undefined;
+  if (!cause) return { type: error.name, message: error.message, stack: error.stack };
+  const pick = (key: string) => (typeof cause[key] === 'string' ? { [key]: cause[key] } : {});
+  return {
+    type: cause.name,
+    // knex prefixes the SQL: "<sql> - <postgres message>"; keep the postgres part.
+    message: cause.message.split(' - ').pop(),
+    ...pick('code'),
+    ...pick('sqlState'),
+    ...pick('table'),
+    ...pick('constraint'),
+    ...pick('routine'),
+    stack: cause.stack?.split('\n').slice(1).join('\n'),
+  };
 }

@@ -5,18 +5,31 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Only the contract's codes: protocol-level mistakes are BAD_REQUEST, the status tells which. */
+/** The tRPC code for each status fastify can answer with before tRPC runs; others: BAD_REQUEST. */
 const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
   413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
   503: 'SERVICE_UNAVAILABLE',
+};
+
+const FIXED_MESSAGES: Record<number, string> = {
+  400: 'bad request: the URL or the request is malformed',
+  404: 'no such route',
+  405: 'method not allowed',
+  413: 'the request body is over the limit',
+  414: 'the URL is too long',
+  415: 'unsupported content type',
 };
 
 export function trpcErrorBody(request: FastifyRequest, status: number, message: string) {
   const code = BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
   const url = new URL(request.url, 'http://localhost');
-  const path = decodeURIComponent(url.pathname.replace(/^\/trpc\/?/, ''));
-  const envelope = (p: string | undefined) => ({
+  // Echo the path only when it could name procedures: never an undecodable or overlong one.
+  const path = safeDecode(url.pathname.replace(/^\/trpc\/?/, '')) ?? '';
+  const echo = path.length <= 5_000 ? path : '';
+  const envelope = (p: string) => ({
     error: {
       message,
       code: TRPC_ERROR_CODES_BY_KEY[code],
@@ -28,19 +41,36 @@ export function trpcErrorBody(request: FastifyRequest, status: number, message: 
       },
     },
   });
-  return url.searchParams.get('batch') === '1'
-    ? path.split(',').map(envelope)
-    : envelope(path || undefined);
+  return url.searchParams.get('batch') === '1' ? echo.split(',').map(envelope) : envelope(echo);
 }
 
-export function handleHttpError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+export function handleHttpError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
   if (status >= 500) request.log.error({ err: error }, 'request failed');
-  const message = status >= 500 ? 'Internal server error' : error.message;
+  // fastify's own messages can echo the URL or the body; they are replaced by a fixed sentence.
+  const message =
+    status >= 500
+      ? 'Internal server error'
+      : error.code.startsWith('FST_')
+        ? (FIXED_MESSAGES[status] ?? 'bad request')
+        : error.message;
   if (!request.url.startsWith('/trpc')) {
-    return reply.code(status).send({ statusCode: status, error: message });
+    void reply.code(status).send({ statusCode: status, error: message });
+    return;
   }
-  return reply.code(status).send(trpcErrorBody(request, status, message));
+  void reply.code(status).send(trpcErrorBody(request, status, message));
 }
 
 /** JSON is UTF-8 (RFC 8259): bytes that are not are refused, never stored as U+FFFD. */
@@ -50,7 +80,10 @@ export function decodeBody(body: Buffer): string {
   try {
     return strictUtf8.decode(body);
   } catch {
-    throw Object.assign(new Error('the request body is not valid UTF-8'), { statusCode: 400 });
+    throw Object.assign(new Error('the request body is not valid UTF-8'), {
+      statusCode: 400,
+      code: 'CHAT_BAD_UTF8',
+    });
   }
 }
 

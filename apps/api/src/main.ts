@@ -1,59 +1,97 @@
 // Starts the server: configuration, database (embedded when DATABASE_URL is unset), migrations,
-// HTTP; and stops it in the reverse order on SIGTERM or SIGINT.
-import { createOrm, migrateToLatest, resolveDatabase } from '@chat/db';
+// HTTP; and stops it in the reverse order on SIGTERM or SIGINT, during start-up as well.
+import {
+  assertUtf8Database,
+  migrateToLatest,
+  resolveDatabase,
+  type ChatOrm,
+  type DatabaseTarget,
+} from '@chat/db';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { loadEnv } from './env.js';
+import { createServerOrm } from './database.js';
+import { loadEnv, type Env } from './env.js';
 import { buildServer } from './server.js';
+
+/** What has been started so far, stopped in reverse order. */
+interface Running {
+  database?: DatabaseTarget;
+  orm?: ChatOrm;
+  app?: FastifyInstance;
+}
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { service: 'chat-api' } });
+  const running: Running = {};
 
-  const database = await resolveDatabase(env, (message) => {
-    logger.info(message);
-  });
-  const orm = await createOrm({
-    url: database.url,
-    pool: { max: env.DB_POOL_MAX, acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS },
-  });
-  if (env.MIGRATE_ON_START) {
-    const { applied } = await migrateToLatest(orm);
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  }
-
-  const app = await buildServer({ env, orm, logger });
-  await app.listen({ host: env.HOST, port: env.PORT });
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight calls');
-    const force = setTimeout(() => {
-      logger.error({ timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
-      process.exit(1);
-    }, env.SHUTDOWN_TIMEOUT_MS);
-    force.unref();
-    try {
-      await app.close(); // stops accepting, waits for in-flight requests
-      await orm.close();
-      await database.embedded?.stop();
-      logger.info('stopped');
-    } catch (error) {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exitCode = 1;
-    } finally {
-      clearTimeout(force);
-    }
-  };
+  const stopping: { promise?: Promise<void> } = {};
+  const stop = (reason: string) =>
+    (stopping.promise ??= shutdown(running, env, logger, reason).then(
+      () => {
+        logger.info('stopped');
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    ));
+  // A signal may arrive while starting: start-up checks this between its slow steps.
+  const isStopping = () => stopping.promise !== undefined;
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+
+  try {
+    if (env.AUTH_SECRET && env.AUTH_SECRET.length < 32) {
+      logger.warn('AUTH_SECRET is shorter than 32 characters: HS256 wants a 256-bit secret');
+    }
+    running.database = await resolveDatabase(env, (message) => {
+      logger.info(message);
+    });
+    if (isStopping()) return;
+    running.orm = await createServerOrm(env, running.database.url);
+    await assertUtf8Database(running.orm);
+    if (env.MIGRATE_ON_START) {
+      const { applied } = await migrateToLatest(running.orm);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    if (isStopping()) return;
+    running.app = await buildServer({ env, orm: running.orm, logger });
+    await running.app.listen({ host: env.HOST, port: env.PORT });
+  } catch (error) {
+    // Whatever did start (an embedded database above all) is stopped before the process ends.
+    process.stderr.write(
+      `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    await stop('start-up failed');
+    process.exit(1);
+  }
+}
+
+async function shutdown(
+  running: Running,
+  env: Env,
+  logger: pino.Logger,
+  reason: string,
+): Promise<void> {
+  logger.info({ reason }, 'shutting down: draining in-flight calls');
+  const force = setTimeout(() => {
+    logger.error({ timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
+    process.exit(1);
+  }, env.SHUTDOWN_TIMEOUT_MS);
+  force.unref();
+  try {
+    await running.app?.close(); // stops accepting, waits for in-flight requests
+    await running.orm?.close();
+    await running.database?.embedded?.stop();
+  } finally {
+    clearTimeout(force);
+  }
 }
 
 main().catch((error: unknown) => {
-  // Start-up failures (bad configuration, unreachable database) end the process with one clear line.
   process.stderr.write(
-    `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    `chat-api failed: ${error instanceof Error ? error.message : String(error)}\n`,
   );
   process.exit(1);
 });

@@ -11,7 +11,9 @@ import Fastify, {
 import { resolveKeySource } from './auth/secret.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
+import { forTheLog } from './errors.js';
 import { answerClientError, decodeBody, handleHttpError, trpcErrorBody } from './http-errors.js';
+import { createMetrics } from './metrics.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createAppRouter, type AppRouter } from './root.js';
 import { createContextFactory } from './trpc.js';
@@ -38,11 +40,28 @@ export async function buildServer({
     bodyLimit: env.BODY_LIMIT_BYTES,
     // A batch names every procedure in the URL path ("a.b,c.d,..."): room for a full batch.
     routerOptions: { maxParamLength: Math.max(5_000, env.MAX_BATCH_SIZE * MAX_PATH_CHARS) },
-    // While closing, refuse new requests with 503 and let in-flight ones finish.
-    return503OnClosing: true,
+    // While closing, new requests get a 503 in tRPC's shape (the hook below), in-flight ones finish.
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
+    // Bad URLs, over-long batch paths: answered like every other error.
+    frameworkErrors: handleHttpError,
   });
   app.setErrorHandler(handleHttpError);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    void reply
+      .code(503)
+      .header('connection', 'close')
+      .send(trpcErrorBody(request, 503, 'the server is shutting down; retry'));
+  });
   app.setNotFoundHandler((request, reply) => {
     if (request.url.startsWith('/trpc')) {
       return reply.code(404).send(trpcErrorBody(request, 404, 'no such procedure'));
@@ -59,7 +78,13 @@ export async function buildServer({
       .send({ status: ready ? 'ready' : 'unavailable', database: ready });
   });
 
+  const metrics = createMetrics(orm);
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
   const createContext = createContextFactory({
+    metrics,
     orm,
     env,
     logger,
@@ -74,10 +99,12 @@ export async function buildServer({
     maxBatchSize: env.MAX_BATCH_SIZE,
     createContext: ({ req }: { req: FastifyRequest }) => createContext(req.headers.authorization),
     onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR')
-        logger.error({ err: error, path }, 'procedure failed');
-      else if (error.code === 'SERVICE_UNAVAILABLE')
-        logger.warn({ err: error.cause, path }, 'database unavailable');
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        const err = env.NODE_ENV === 'development' ? error : forTheLog(error);
+        logger.error({ err, path }, 'procedure failed');
+      } else if (error.code === 'SERVICE_UNAVAILABLE') {
+        logger.warn({ err: forTheLog(error), path }, 'database unavailable');
+      }
     },
   } satisfies FastifyHandlerOptions<AppRouter, FastifyRequest, FastifyReply>;
 

@@ -1,9 +1,10 @@
 // Test support for this package and its consumers (`@chat/api/testing`): the real server
 // in-process on port 0, and tokens it accepts.
-import { createOrm, parseEnv, type ChatOrm } from '@chat/db';
+import { parseEnv, type ChatOrm } from '@chat/db';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
+import { createServerOrm } from './database.js';
 import { envSchema, type Env } from './env.js';
 import { buildServer } from './server.js';
 
@@ -31,10 +32,7 @@ export async function startServer(
     ...overrides,
   });
   const logger = pino({ level: env.LOG_LEVEL });
-  const orm = await createOrm({
-    url: databaseUrl,
-    pool: { max: env.DB_POOL_MAX, acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS },
-  });
+  const orm = await createServerOrm(env, databaseUrl);
   const app = await buildServer({ env, orm, logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -7,7 +7,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import * as z from 'zod';
 import { UnauthorizedError, type TokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
-import { toTRPCError } from './errors.js';
+import { KEYS_UNAVAILABLE_MESSAGE, toTRPCError } from './errors.js';
+import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Built once per HTTP request; a batch's calls share it, so nothing per-call lives here. */
@@ -16,6 +17,7 @@ export interface Context {
   env: Env;
   logger: FastifyBaseLogger;
   limiter: RateLimiter;
+  metrics: Metrics;
   /** The caller, verified once per request on first use. */
   identity: () => Promise<Identity>;
 }
@@ -59,7 +61,7 @@ const t = initTRPC.context<Context>().create({
 
 function inputErrors(error: z.ZodError): InputErrors {
   const { formErrors, fieldErrors } = z.flattenError(error);
-  return { formErrors, fieldErrors: fieldErrors as InputErrors['fieldErrors'] };
+  return { formErrors, fieldErrors: fieldErrors };
 }
 
 function formError(message: string): InputErrors {
@@ -76,10 +78,13 @@ function describeIssues(error: z.ZodError): string {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Turns domain and database failures into the contract's codes, for every procedure. */
-const contractErrors = t.middleware(async ({ next }) => {
+/** Turns domain and database failures into the contract's codes, and counts every call. */
+const contractErrors = t.middleware(async ({ ctx, path, next }) => {
+  const started = performance.now();
   const result = await next();
-  if (!result.ok) throw toTRPCError(result.error);
+  const error = result.ok ? null : toTRPCError(result.error);
+  ctx.metrics.observeCall(path, error ? error.code : 'OK', (performance.now() - started) / 1_000);
+  if (error) throw error;
   return result;
 });
 
@@ -92,10 +97,16 @@ export const publicProcedure = t.procedure.use(contractErrors);
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const identity = await ctx.identity().catch((error: unknown) => {
     if (error instanceof UnauthorizedError && error.keysUnavailable) {
+      // Not the caller's fault and not a verdict on its token: retry later, keep the token.
       ctx.logger.warn(
         { err: error.cause },
         'the JWKS could not be fetched: tokens cannot be verified',
       );
+      throw new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: KEYS_UNAVAILABLE_MESSAGE,
+        cause: error,
+      });
     }
     throw new TRPCError({
       code: 'UNAUTHORIZED',

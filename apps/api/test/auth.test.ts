@@ -474,14 +474,14 @@ describe('JWKS (AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE)', () => {
       await jwks.close();
     });
 
-    it('answers UNAUTHORIZED (not a 500) while the key set cannot be fetched, keeps serving, and recovers', async () => {
+    it('answers SERVICE_UNAVAILABLE (retry, keep the token; not a 500) while the key set cannot be fetched, keeps serving, and recovers', async () => {
       const username = unique('jwks-down');
       const token = await rs256(key, good(username));
 
       const response = await rawCall(api, 'user.me', { token });
-      expect(response.status).toBe(401);
-      expect(trpcErrorCode(response.body)).toBe('UNAUTHORIZED');
-      expect(await meWith(api, token)).toBe('UNAUTHORIZED');
+      expect(response.status).toBe(503);
+      expect(trpcErrorCode(response.body)).toBe('SERVICE_UNAVAILABLE');
+      expect(await meWith(api, token)).toBe('SERVICE_UNAVAILABLE');
       expect(await countUsers(api, username)).toBe(0);
       expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
 

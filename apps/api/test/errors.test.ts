@@ -218,3 +218,51 @@ describe('INTERNAL_SERVER_ERROR', () => {
     }
   });
 });
+
+describe('errors fastify meets before tRPC', () => {
+  it('answers an undecodable URL and an over-long batch path in tRPC’s shape, echoing neither', async () => {
+    const bad = await fetch(`${server.url}/trpc/%E0%A4`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      error: { data: { code: 'BAD_REQUEST', httpStatus: 400 } },
+    });
+
+    const paths = Array.from({ length: 700 }, () => 'user.me').join(',');
+    const long = await fetch(`${server.url}/trpc/${paths}?batch=1`);
+    expect(long.status).toBe(414);
+    const text = await long.text();
+    expect(text).not.toContain('user.me,user.me');
+    expect(JSON.parse(text)).toMatchObject([{ error: { data: { code: 'BAD_REQUEST' } } }]);
+  });
+});
+
+describe('input a caller without TypeScript sends', () => {
+  it('accepts JSON null for procedures without input, and for optional inputs (the README batch)', async () => {
+    const token = await tokenFor('plain');
+    const { status, body } = await rawCall(server, 'user.me,conversation.list', {
+      token,
+      query: `?batch=1&input=${encodeURIComponent('{"0":null,"1":{}}')}`,
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject([
+      { result: { data: { username: 'plain' } } },
+      { result: { data: { items: [] } } },
+    ]);
+    const list = await rawCall(server, 'conversation.list', { token, query: '?input=null' });
+    expect(list.status).toBe(200);
+    const created = await rawCall(server, 'conversation.create', { token, body: 'null' });
+    expect(created.body).toMatchObject({ result: { data: { name: null } } });
+  });
+
+  it('bounds a name’s surrounding whitespace: 200 characters after trimming, 1,000 as sent', async () => {
+    const client = await clientFor(server, 'spacey');
+    const padded = `${' '.repeat(400)}${'n'.repeat(200)}${' '.repeat(400)}`;
+    expect((await client.conversation.create.mutate({ name: padded })).name).toBe(padded);
+    expect(await codeOf(client.conversation.create.mutate({ name: `${padded} ` }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(
+      await codeOf(client.conversation.create.mutate({ name: `x${' '.repeat(3_000_000)}` })),
+    ).toBe('BAD_REQUEST');
+  });
+});

@@ -1,9 +1,12 @@
 // The server as a process: start, serve, drain and stop on a signal, on a given or embedded database.
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withDatabase } from '@chat/db';
 import { freePort, useTestDatabase } from '@chat/db/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToken, spawnApi, waitForStatus } from './process-harness.js';
 import { TEST_SECRET, tokenFor } from './server-harness.js';
@@ -106,5 +109,50 @@ describe('without DATABASE_URL (the embedded default)', () => {
     });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe('start-up that fails', () => {
+  it('stops the embedded PostgreSQL it started when the port is taken', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'chat-api-fail-'));
+    await chmod(root, 0o755);
+    const dataDir = join(root, '.data');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const address = blocker.address();
+    const taken = address && typeof address === 'object' ? address.port : 0;
+    try {
+      const api = spawnApi(taken, {
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+      });
+      expect(await api.exited).toBe(1);
+      expect(api.output()).toMatch(/failed to start: .*EADDRINUSE/);
+      expect(api.output()).toContain('embedded PostgreSQL stopped');
+      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      blocker.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a database that is not UTF-8, which could not store every message as sent', async () => {
+    const name = `${db.name}_latin1`;
+    const admin = new pg.Client({ connectionString: db.serverUrl });
+    await admin.connect();
+    try {
+      await admin.query(
+        `create database ${name} encoding 'LATIN1' lc_collate 'C' lc_ctype 'C' template template0`,
+      );
+      const api = spawnApi(await freePort(), {
+        DATABASE_URL: withDatabase(db.serverUrl, name),
+        AUTH_SECRET: TEST_SECRET,
+      });
+      expect(await api.exited).toBe(1);
+      expect(api.output()).toMatch(/encoding is LATIN1, not UTF8/);
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
   });
 });

@@ -7,12 +7,16 @@ import {
   DEFAULT_MAX_MESSAGE_CHARS,
   MESSAGE_PAGE,
   NAME_MAX_CHARS,
+  NAME_MAX_RAW_CHARS,
 } from './limits.js';
 import { boundedText, storableText } from './text.js';
 
 export const EMAIL_MAX_CHARS = 254;
 
-export const conversationNameSchema = boundedText(1, NAME_MAX_CHARS, { trimmed: true }).nullable();
+export const conversationNameSchema = boundedText(1, NAME_MAX_CHARS, {
+  trimmed: true,
+  rawMax: NAME_MAX_RAW_CHARS,
+}).nullable();
 export const emailSchema = storableText().max(EMAIL_MAX_CHARS).pipe(z.email()).nullable();
 export const cursorSchema = idSchema.nullish();
 
@@ -20,14 +24,18 @@ function limitSchema(page: { default: number; max: number }) {
   return z.number().int().min(1).max(page.max).default(page.default);
 }
 
+/** Procedures without input accept none, or JSON's `null` (what non-TypeScript callers send). */
+export const noInput = z.null().optional();
+
 export const userUpdateInput = z.strictObject({ email: emailSchema });
 
+/** Optional as a whole: absent or `null` means `{}`. */
 export const conversationCreateInput = z
   .strictObject({ name: conversationNameSchema.optional() })
-  .default({});
+  .nullish();
 export const conversationListInput = z
   .strictObject({ cursor: cursorSchema, limit: limitSchema(CONVERSATION_PAGE) })
-  .default({ limit: CONVERSATION_PAGE.default });
+  .nullish();
 export const conversationIdInput = z.strictObject({ id: idSchema });
 export const conversationRenameInput = z.strictObject({
   id: idSchema,

@@ -2,6 +2,8 @@
 export const ID_MAX = 2_147_483_647;
 
 export const NAME_MAX_CHARS = 200;
+/** A name may carry surrounding whitespace, as sent, but not without bound. */
+export const NAME_MAX_RAW_CHARS = 1_000;
 export const DEFAULT_MAX_MESSAGE_CHARS = 100_000;
 
 export const CONVERSATION_PAGE = { default: 20, max: 100 } as const;

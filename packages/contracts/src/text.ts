@@ -22,9 +22,27 @@ export function storableText(): z.ZodString {
     });
 }
 
-/** Storable text of `min..max` characters, counted after trimming when `trimmed` is set; stored as sent. */
-export function boundedText(min: number, max: number, { trimmed = false } = {}): z.ZodString {
+/**
+ * Storable text of `min..max` characters, counted after trimming when `trimmed` is set (then
+ * `rawMax` bounds the text as sent); the value itself is never changed.
+ */
+export function boundedText(
+  min: number,
+  max: number,
+  { trimmed = false, rawMax = Infinity } = {},
+): z.ZodString {
   return storableText().superRefine((text, ctx) => {
+    if (text.length > rawMax * 2 || characterCount(text) > rawMax) {
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'string',
+        maximum: rawMax,
+        inclusive: true,
+        input: text,
+        message: `must have at most ${rawMax} characters as sent`,
+      });
+      return;
+    }
     const length = characterCount(trimmed ? text.trim() : text);
     const what = trimmed ? 'characters after trimming' : 'characters';
     if (length < min)

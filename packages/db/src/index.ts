@@ -1,16 +1,24 @@
 export * from './entities/index.js';
 export {
+  assertUtf8Database,
   createOrm,
   defineDatabaseConfig,
   forkEntityManager,
   migrationsPath,
   type ChatOrm,
+  type ConnectionTimeouts,
   type DatabaseOptions,
   type EntityManager,
   type PoolSettings,
 } from './orm.js';
 export { migrateToLatest, pendingMigrations, type MigrationResult } from './migrate.js';
-export { databaseEnvSchema, parseEnv, type DatabaseEnv } from './settings.js';
+export {
+  booleanFlag,
+  databaseEnvSchema,
+  loadDotEnv,
+  parseEnv,
+  type DatabaseEnv,
+} from './settings.js';
 export { resolveDatabase, EMBEDDED_DATABASE_NAME, type DatabaseTarget } from './connect.js';
 export {
   startEmbeddedPostgres,
@@ -19,3 +27,4 @@ export {
 } from './embedded.js';
 export { createDatabase, dropDatabase, withDatabase, databaseName } from './admin.js';
 export * from './store/index.js';
+export { freePort } from './testing/ports.js';

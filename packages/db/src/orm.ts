@@ -18,6 +18,15 @@ export interface PoolSettings {
   acquireTimeoutMs?: number;
 }
 
+export interface ConnectionTimeouts {
+  /** statement_timeout: a statement running longer is cancelled (0 or absent: none). */
+  statementMs?: number;
+  /** lock_timeout: a statement waiting longer for a row lock is cancelled. */
+  lockMs?: number;
+  /** idle_in_transaction_session_timeout: a transaction left idle longer is ended. */
+  idleInTransactionMs?: number;
+}
+
 export interface DatabaseOptions {
   /** A `postgres://` connection string. */
   url: string;
@@ -25,6 +34,8 @@ export interface DatabaseOptions {
   /** Receives MikroORM's own log lines (queries when `debug` is on). */
   logger?: (message: string) => void;
   debug?: boolean;
+  /** Set on every pooled connection, so no call can hold a connection forever. */
+  timeouts?: ConnectionTimeouts;
   /** Connect at creation (default) or on first use. */
   connect?: boolean;
   /** Keep the schema snapshot beside the migrations up to date (only when authoring migrations). */
@@ -35,7 +46,15 @@ export interface DatabaseOptions {
 export const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
 
 export function defineDatabaseConfig(options: DatabaseOptions): Options<PostgreSqlDriver> {
-  const { url, pool = {}, logger, debug = false, writeSnapshot = false, connect = true } = options;
+  const {
+    url,
+    pool = {},
+    logger,
+    debug = false,
+    writeSnapshot = false,
+    connect = true,
+    timeouts = {},
+  } = options;
   return {
     driver: PostgreSqlDriver,
     clientUrl: url,
@@ -53,6 +72,16 @@ export function defineDatabaseConfig(options: DatabaseOptions): Options<PostgreS
       min: pool.min ?? 0,
       max: pool.max ?? 10,
       acquireTimeoutMillis: pool.acquireTimeoutMs ?? 5_000,
+    },
+    // node-postgres sends these as startup parameters of each connection.
+    driverOptions: {
+      connection: {
+        ...(timeouts.statementMs ? { statement_timeout: timeouts.statementMs } : {}),
+        ...(timeouts.lockMs ? { lock_timeout: timeouts.lockMs } : {}),
+        ...(timeouts.idleInTransactionMs
+          ? { idle_in_transaction_session_timeout: timeouts.idleInTransactionMs }
+          : {}),
+      },
     },
     schemaGenerator: { createForeignKeyConstraints: false },
     migrations: {
@@ -80,4 +109,21 @@ export async function createOrm(options: DatabaseOptions): Promise<ChatOrm> {
  */
 export function forkEntityManager(orm: ChatOrm): EntityManager {
   return orm.em.fork({ clear: true, useContext: false });
+}
+
+/**
+ * Refuses a database that cannot store every string the api accepts: anything but UTF-8 would
+ * turn an emoji into an error (or a "?") instead of storing it as sent.
+ */
+export async function assertUtf8Database(orm: ChatOrm): Promise<void> {
+  const [row] = await orm.em
+    .getConnection()
+    .execute<{ server_encoding: string }[]>('show server_encoding');
+  const encoding = row?.server_encoding ?? 'unknown';
+  if (encoding.toUpperCase() !== 'UTF8') {
+    throw new Error(
+      `the database's encoding is ${encoding}, not UTF8: messages could not be stored exactly as sent. ` +
+        "Create it with ENCODING 'UTF8'.",
+    );
+  }
 }

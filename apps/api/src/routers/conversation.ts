@@ -6,6 +6,7 @@ import {
   renameConversation,
 } from '@chat/db';
 import {
+  CONVERSATION_PAGE,
   conversationCreateInput,
   conversationDeleteResultSchema,
   conversationIdInput,
@@ -23,7 +24,7 @@ export const conversationRouter = {
     .input(conversationCreateInput)
     .output(conversationSchema)
     .mutation(async ({ ctx, input }) =>
-      toConversation(await createConversation(ctx.em, ctx.identity, input.name ?? null)),
+      toConversation(await createConversation(ctx.em, ctx.identity, input?.name ?? null)),
     ),
 
   list: protectedProcedure
@@ -31,8 +32,8 @@ export const conversationRouter = {
     .output(conversationPageSchema)
     .query(async ({ ctx, input }) => {
       const page = await listConversations(ctx.em, ctx.identity, {
-        cursor: input.cursor ?? null,
-        limit: input.limit,
+        cursor: input?.cursor ?? null,
+        limit: input?.limit ?? CONVERSATION_PAGE.default,
       });
       return { items: page.items.map(toConversation), nextCursor: page.nextCursor };
     }),

@@ -1,18 +1,18 @@
 import { deleteUser, ensureUser, exportUser, updateEmail } from '@chat/db';
 import {
+  noInput,
   userDeleteResultSchema,
   userExportSchema,
   userSchema,
   userUpdateInput,
 } from '@chat/contracts';
 import type { TRPCRouterRecord } from '@trpc/server';
-import * as z from 'zod';
 import { toConversation, toMessage, toUser } from '../dto.js';
 import { protectedProcedure } from '../trpc.js';
 
 export const userRouter = {
   me: protectedProcedure
-    .input(z.void())
+    .input(noInput)
     .output(userSchema)
     .query(async ({ ctx }) => toUser(await ensureUser(ctx.em, ctx.identity))),
 
@@ -24,12 +24,12 @@ export const userRouter = {
     ),
 
   delete: protectedProcedure
-    .input(z.void())
+    .input(noInput)
     .output(userDeleteResultSchema)
     .mutation(({ ctx }) => deleteUser(ctx.em, ctx.identity.username)),
 
   export: protectedProcedure
-    .input(z.void())
+    .input(noInput)
     .output(userExportSchema)
     .query(async ({ ctx }) => {
       const { user, conversations } = await exportUser(ctx.em, ctx.identity);

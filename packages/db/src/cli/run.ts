@@ -1,10 +1,11 @@
 // Shared start-up for this package's commands: configuration, the database, and a clean stop.
 import { resolveDatabase, type DatabaseTarget } from '../connect.js';
-import { databaseEnvSchema, parseEnv, type DatabaseEnv } from '../settings.js';
+import { databaseEnvSchema, loadDotEnv, parseEnv, type DatabaseEnv } from '../settings.js';
 
 export async function withConfiguredDatabase<T>(
   task: (target: DatabaseTarget, env: DatabaseEnv) => Promise<T>,
 ): Promise<T> {
+  loadDotEnv();
   const env = parseEnv(databaseEnvSchema, process.env);
   const target = await resolveDatabase(env, (line) => process.stderr.write(`${line}\n`));
   try {

@@ -59,7 +59,7 @@ export async function listConversations(
       order by id desc limit ?`,
     cursor === null ? [identity.username, limit + 1] : [identity.username, cursor, limit + 1],
   );
-  if (rows.length === 0 && cursor === null) await ensureUser(em, identity); // a first call
+  if (rows.length === 0) await ensureUser(em, identity); // perhaps a first call: make its row
   return page(
     rows.map((row) => em.map(Conversation, row)),
     limit,

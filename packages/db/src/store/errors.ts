@@ -19,28 +19,31 @@ export class ConflictError extends Error {
   }
 }
 
-export type DatabaseFault = 'unavailable' | 'unique-violation' | null;
+/**
+ * - `unavailable`: the database could not take the call, and nothing of it happened (no
+ *   connection, pool exhausted, statement or lock timeout: rolled back). Safe to retry.
+ * - `connection-lost`: the connection broke while the call ran; a commit may or may not have
+ *   happened before it did.
+ */
+export type DatabaseFault = 'unavailable' | 'connection-lost' | 'unique-violation' | null;
 
-/** SQLSTATE classes and driver errors that mean "the database cannot serve now; retry later". */
 const UNAVAILABLE_SQLSTATES = new Set([
+  '57P03', // cannot_connect_now (starting up, recovering)
+  '57014', // query_canceled (statement_timeout): rolled back
+  '55P03', // lock_not_available (lock_timeout): rolled back
+  '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout: rolled back
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '08004', // sqlserver_rejected_establishment_of_sqlconnection
+]);
+const LOST_SQLSTATES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up, recovering)
-  '57014', // query_canceled (statement_timeout)
-  '55P03', // lock_not_available (lock_timeout)
-  '53300', // too_many_connections
-  '25P03', // idle_in_transaction_session_timeout
 ]);
-const UNAVAILABLE_NODE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-]);
-const UNAVAILABLE_MESSAGES = [
-  /Timeout acquiring a connection/i,
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const LOST_NODE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+const UNAVAILABLE_MESSAGES = [/Timeout acquiring a connection/i, /connect ECONNREFUSED/i];
+const LOST_MESSAGES = [
   /Connection terminated/i,
   /Client has encountered a connection error/i,
   /connection is closed/i,
@@ -54,18 +57,18 @@ export function classifyDatabaseError(error: unknown): DatabaseFault {
     const state =
       typeof sqlState === 'string' ? sqlState : typeof code === 'string' ? code : undefined;
     if (state === '23505') return 'unique-violation';
+    if (state && (UNAVAILABLE_SQLSTATES.has(state) || UNAVAILABLE_NODE_CODES.has(state)))
+      return 'unavailable';
     if (
       state &&
-      (UNAVAILABLE_SQLSTATES.has(state) ||
-        state.startsWith('08') ||
-        UNAVAILABLE_NODE_CODES.has(state))
+      (LOST_SQLSTATES.has(state) || state.startsWith('08') || LOST_NODE_CODES.has(state))
     ) {
-      return 'unavailable';
+      return 'connection-lost';
     }
     const { message, name } = current;
-    if (name === 'KnexTimeoutError' || UNAVAILABLE_MESSAGES.some((re) => re.test(message))) {
+    if (name === 'KnexTimeoutError' || UNAVAILABLE_MESSAGES.some((re) => re.test(message)))
       return 'unavailable';
-    }
+    if (LOST_MESSAGES.some((re) => re.test(message))) return 'connection-lost';
     current = current.cause;
   }
   return null;

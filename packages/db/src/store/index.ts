@@ -14,5 +14,11 @@ export {
   deleteConversation,
   type Page,
 } from './conversations.js';
-export { sendMessage, listHistory, type HistoryQuery } from './messages.js';
+export {
+  sendMessage,
+  listHistory,
+  historyStatement,
+  SEND_MESSAGE_SQL,
+  type HistoryQuery,
+} from './messages.js';
 export { exportUser, type UserExport } from './export.js';

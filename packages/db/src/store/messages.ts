@@ -11,20 +11,27 @@ type Row = Record<string, unknown>;
  * belongs to the caller, and it holds the conversation's KEY SHARE lock until commit, so a
  * concurrent delete of the conversation either sees this message or makes this insert find nothing.
  */
+/**
+ * The send path's one statement (parameters: content, conversation id, username). Exported so the
+ * benchmark's baselines run exactly this SQL.
+ */
+export const SEND_MESSAGE_SQL = `insert into messages (conversation_id, role, content)
+select c.id, 'user', ? from conversations c
+ where c.id = ? and c.user_id = (select id from users where username = ?)
+ for key share of c
+returning id, conversation_id, role, created_at`;
+
 export async function sendMessage(
   em: EntityManager,
   identity: Identity,
   conversationId: number,
   content: string,
 ): Promise<IMessage> {
-  const [row] = await em.execute<Row[]>(
-    `insert into messages (conversation_id, role, content)
-     select c.id, 'user', ? from conversations c
-      where c.id = ? and c.user_id = (select id from users where username = ?)
-      for key share of c
-     returning id, conversation_id, role, created_at`,
-    [content, conversationId, identity.username],
-  );
+  const [row] = await em.execute<Row[]>(SEND_MESSAGE_SQL, [
+    content,
+    conversationId,
+    identity.username,
+  ]);
   if (!row) return notFound(em, identity);
   return em.map(Message, { ...row, content });
 }
@@ -36,19 +43,31 @@ export interface HistoryQuery {
   order: 'asc' | 'desc';
 }
 
-/**
- * A page of a conversation's history by id, with the ownership check in the same statement: no
- * row back means "not yours or not there"; one row of nulls means an empty page.
- */
 export async function listHistory(
   em: EntityManager,
   identity: Identity,
-  { conversationId, cursor, limit, order }: HistoryQuery,
+  query: HistoryQuery,
 ): Promise<Page<IMessage>> {
+  const { sql, params } = historyStatement(identity, query);
+  const rows = await em.execute<Row[]>(sql, params);
+  if (rows.length === 0) return notFound(em, identity);
+  const messages = rows.filter((row) => row.id !== null).map((row) => em.map(Message, row));
+  return page(messages, query.limit);
+}
+
+/**
+ * A page of a conversation's history by id, with the ownership check in the same statement: no
+ * row back means "not yours or not there"; one row of nulls means an empty page. It reads the
+ * `(conversation_id, id)` index in order from the cursor: the same cost at any depth.
+ */
+export function historyStatement(
+  identity: Identity,
+  { conversationId, cursor, limit, order }: HistoryQuery,
+): { sql: string; params: (string | number)[] } {
   const direction = order === 'asc' ? 'asc' : 'desc';
   const after = cursor === null ? '' : `and m.id ${order === 'asc' ? '>' : '<'} ?`;
-  const rows = await em.execute<Row[]>(
-    `select m.id, m.conversation_id, m.role, m.content, m.created_at
+  return {
+    sql: `select m.id, m.conversation_id, m.role, m.content, m.created_at
        from conversations c
        left join lateral (
          select * from messages m where m.conversation_id = c.id ${after}
@@ -56,11 +75,9 @@ export async function listHistory(
        ) m on true
       where c.id = ? and c.user_id = (select id from users where username = ?)
       order by m.id ${direction}`,
-    cursor === null
-      ? [limit + 1, conversationId, identity.username]
-      : [cursor, limit + 1, conversationId, identity.username],
-  );
-  if (rows.length === 0) return notFound(em, identity);
-  const messages = rows.filter((row) => row.id !== null).map((row) => em.map(Message, row));
-  return page(messages, limit);
+    params:
+      cursor === null
+        ? [limit + 1, conversationId, identity.username]
+        : [cursor, limit + 1, conversationId, identity.username],
+  };
 }

@@ -12,20 +12,23 @@ type Row = Record<string, unknown>;
  * another user, the row is created without it.
  */
 export async function ensureUser(em: EntityManager, identity: Identity): Promise<IUser> {
-  const found = await findUser(em, identity.username);
-  if (found) return found;
-  for (const email of identity.email === null ? [null] : [identity.email, null]) {
-    const [inserted] = await em.execute<Row[]>(
-      'insert into users (username, email) values (?, ?) on conflict do nothing returning *',
-      [identity.username, email],
-    );
-    if (inserted) return em.map(User, inserted);
-    // Nothing inserted: either the username now exists (a concurrent first call won) or the email
-    // is taken; a read tells which.
-    const raced = await findUser(em, identity.username);
-    if (raced) return raced;
+  // Three rounds cover every interleaving: a concurrent first call wins the insert (we read its
+  // row), the email is taken (we insert without it), or a concurrent user.delete removes the row
+  // between our insert attempt and our read (we go round again).
+  for (let round = 0; round < 3; round++) {
+    const found = await findUser(em, identity.username);
+    if (found) return found;
+    for (const email of identity.email === null ? [null] : [identity.email, null]) {
+      const [inserted] = await em.execute<Row[]>(
+        'insert into users (username, email) values (?, ?) on conflict do nothing returning *',
+        [identity.username, email],
+      );
+      if (inserted) return em.map(User, inserted);
+      const raced = await findUser(em, identity.username);
+      if (raced) return raced;
+    }
   }
-  throw new Error(`could not create user ${identity.username}`);
+  throw new NotFoundError('user');
 }
 
 export async function findUser(em: EntityManager, username: string): Promise<IUser | null> {
