@@ -604,3 +604,19 @@ describe('the development secret', () => {
     expect(existsSync(join(dataDir, DEV_SECRET_FILE))).toBe(false);
   });
 });
+
+describe('the verified-token cache', () => {
+  it('still enforces exp: a token that worked is refused once it has expired', async () => {
+    const username = unique('cached');
+    const token = await tokenFor(username, { expiresIn: '60s' });
+    expect(await meWith(server, token)).toBe('ok');
+    expect(await meWith(server, token)).toBe('ok'); // now from the cache
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 70_000); // past exp and the 5 s tolerance
+    try {
+      expect(await meWith(server, token)).toBe('UNAUTHORIZED');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

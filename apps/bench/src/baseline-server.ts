@@ -7,7 +7,8 @@ import pg from 'pg';
 import { SEND_SQL_PG } from './sql.js';
 
 const { BENCH_DATABASE_URL, BENCH_SECRET, BENCH_POOL = '10', PORT = '0' } = process.env;
-if (!BENCH_DATABASE_URL || !BENCH_SECRET) throw new Error('BENCH_DATABASE_URL and BENCH_SECRET are required');
+if (!BENCH_DATABASE_URL || !BENCH_SECRET)
+  throw new Error('BENCH_DATABASE_URL and BENCH_SECRET are required');
 
 const pool = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: Number(BENCH_POOL) });
 const key = new TextEncoder().encode(BENCH_SECRET);

@@ -21,7 +21,11 @@ export interface Fixtures {
 export const BENCH_DATABASE = 'chat_bench';
 export const benchUsername = (i: number) => `bench-${i}`;
 
-export async function prepareFixtures(serverUrl: string, sizes: FixtureSizes, log: (line: string) => void): Promise<Fixtures> {
+export async function prepareFixtures(
+  serverUrl: string,
+  sizes: FixtureSizes,
+  log: (line: string) => void,
+): Promise<Fixtures> {
   await dropDatabase(serverUrl, BENCH_DATABASE);
   await createDatabase(serverUrl, BENCH_DATABASE);
   const url = withDatabase(serverUrl, BENCH_DATABASE);
@@ -34,11 +38,14 @@ export async function prepareFixtures(serverUrl: string, sizes: FixtureSizes, lo
   try {
     const { users, historyDepth, conversationsForList } = sizes;
     log(`fixtures: ${users} users with a conversation each`);
-    await client.query(`insert into users (username) select 'bench-' || g from generate_series(1, $1) g`, [users]);
-    await client.query('insert into conversations (user_id, name) select g, $2 from generate_series(1, $1) g', [
-      users,
-      'bench',
-    ]);
+    await client.query(
+      `insert into users (username) select 'bench-' || g from generate_series(1, $1) g`,
+      [users],
+    );
+    await client.query(
+      'insert into conversations (user_id, name) select g, $2 from generate_series(1, $1) g',
+      [users, 'bench'],
+    );
 
     log(`fixtures: one conversation ${historyDepth.toLocaleString('en-US')} messages deep`);
     const historyUser = await insertUser(client, 'bench-history');
@@ -76,7 +83,11 @@ export async function prepareFixtures(serverUrl: string, sizes: FixtureSizes, lo
         firstId: historyRange.first,
         lastId: historyRange.last,
       },
-      lister: { username: 'bench-lister', firstConversationId: listRange.first, lastConversationId: listRange.last },
+      lister: {
+        username: 'bench-lister',
+        firstConversationId: listRange.first,
+        lastConversationId: listRange.last,
+      },
     };
   } finally {
     await client.end();
@@ -84,7 +95,10 @@ export async function prepareFixtures(serverUrl: string, sizes: FixtureSizes, lo
 }
 
 async function insertUser(client: pg.Client, username: string): Promise<number> {
-  const { rows } = await client.query<{ id: number }>('insert into users (username) values ($1) returning id', [username]);
+  const { rows } = await client.query<{ id: number }>(
+    'insert into users (username) values ($1) returning id',
+    [username],
+  );
   const id = rows[0]?.id;
   if (id === undefined) throw new Error('fixtures: no user id');
   return id;

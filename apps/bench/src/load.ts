@@ -36,7 +36,9 @@ export interface LoadResult {
 
 /** Runs `job` in a child process and resolves with its result. */
 export function runLoad(job: LoadJob): Promise<LoadResult> {
-  const child = fork(fileURLToPath(import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (message) => {
       resolve(message as LoadResult);
@@ -56,11 +58,21 @@ export function summarize(latencies: number[]): LatencySummary {
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
   const round = (value: number) => Math.round(value * 1_000) / 1_000;
-  return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(at(1)), mean: round(mean) };
+  return {
+    p50: round(at(0.5)),
+    p90: round(at(0.9)),
+    p99: round(at(0.99)),
+    max: round(at(1)),
+    mean: round(mean),
+  };
 }
 
 async function generate(job: LoadJob): Promise<LoadResult> {
-  const pool = new Pool(job.origin, { connections: job.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const pool = new Pool(job.origin, {
+    connections: job.connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+  });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
@@ -108,7 +120,16 @@ async function generate(job: LoadJob): Promise<LoadResult> {
   await Promise.all(Array.from({ length: job.connections }, worker));
   const elapsedMs = performance.now() - started;
   await pool.close();
-  return { requests, okRequests, okCalls, failedCalls, errors, statuses, elapsedMs, latency: summarize(latencies) };
+  return {
+    requests,
+    okRequests,
+    okCalls,
+    failedCalls,
+    errors,
+    statuses,
+    elapsedMs,
+    latency: summarize(latencies),
+  };
 }
 
 // As a child process: one job in, one result out.

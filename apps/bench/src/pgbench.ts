@@ -23,7 +23,12 @@ export interface PgbenchRun {
 
 export async function runPgbench(
   url: string,
-  { users, connections, seconds, content }: { users: number; connections: number; seconds: number; content: string },
+  {
+    users,
+    connections,
+    seconds,
+    content,
+  }: { users: number; connections: number; seconds: number; content: string },
 ): Promise<PgbenchRun> {
   const dir = await mkdtemp(join(tmpdir(), 'chat-pgbench-'));
   try {
@@ -31,7 +36,20 @@ export async function runPgbench(
     await writeFile(script, pgbenchSendScript(users, content));
     const { stdout } = await run(
       'pgbench',
-      ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(seconds), '-f', script, url],
+      [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(connections),
+        '-j',
+        '2',
+        '-T',
+        String(seconds),
+        '-f',
+        script,
+        url,
+      ],
       { maxBuffer: 16 * 1024 * 1024 },
     );
     const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? Number.NaN);

@@ -50,6 +50,9 @@ const ASYMMETRIC = [
   'EdDSA',
 ];
 const MAX_TOKEN_CHARS = 8_192;
+const CLOCK_TOLERANCE_S = 5;
+const VERIFIED_CACHE_SIZE = 100_000;
+const VERIFIED_TTL_MS = 5 * 60_000;
 const USERNAME_MAX_CHARS = 255;
 
 const subject = boundedText(1, USERNAME_MAX_CHARS);
@@ -70,8 +73,14 @@ export function createTokenVerifier(source: KeySource): TokenVerifier {
             jwtVerify(token, keys, options(ASYMMETRIC, source.issuer, source.audience));
         })();
 
+  // A verified token is remembered until it expires (or for 5 minutes at most), so a client's
+  // next calls with the same token skip the signature check. Expiry is still checked every time.
+  const verified = new Map<string, { identity: Identity; until: number; notBefore: number }>();
   return async (authorization) => {
     const token = bearerToken(authorization);
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && now < known.until && now >= known.notBefore) return known.identity;
     let payload: JWTPayload;
     try {
       ({ payload } = await verify(token));
@@ -82,14 +91,27 @@ export function createTokenVerifier(source: KeySource): TokenVerifier {
     if (!username.success) throw new UnauthorizedError('the token has no usable sub claim');
     // A malformed email claim is ignored rather than refusing an otherwise valid identity.
     const email = emailClaim.safeParse(payload.email);
-    return { username: username.data, email: email.success ? email.data : null };
+    const identity = { username: username.data, email: email.success ? email.data : null };
+    if (verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, {
+      identity,
+      until: Math.min(
+        now + VERIFIED_TTL_MS,
+        payload.exp === undefined ? Infinity : (payload.exp + CLOCK_TOLERANCE_S) * 1_000,
+      ),
+      notBefore: payload.nbf === undefined ? 0 : (payload.nbf - CLOCK_TOLERANCE_S) * 1_000,
+    });
+    return identity;
   };
 }
 
 function options(algorithms: string[], issuer?: string, audience?: string): JWTVerifyOptions {
   return {
     algorithms,
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE_S,
     ...(issuer ? { issuer } : {}),
     ...(audience ? { audience } : {}),
   };

@@ -48,6 +48,7 @@ export async function getConversation(
   return em.map(Conversation, row);
 }
 
+/** Newest first, walking the `(user_id, id)` index from the cursor (ordered by both: see historyStatement). */
 export async function listConversations(
   em: EntityManager,
   identity: Identity,
@@ -56,7 +57,7 @@ export async function listConversations(
   const rows = await em.execute<Row[]>(
     `select * from conversations
       where user_id = ${OWNER} ${cursor === null ? '' : 'and id < ?'}
-      order by id desc limit ?`,
+      order by user_id desc, id desc limit ?`,
     cursor === null ? [identity.username, limit + 1] : [identity.username, cursor, limit + 1],
   );
   if (rows.length === 0) await ensureUser(em, identity); // perhaps a first call: make its row

@@ -1,7 +1,7 @@
 // Messages: written only into an existing conversation of the caller, read in keyset pages.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Message, type IMessage } from '../entities/index.js';
-import { notFound, page, type Page } from './conversations.js';
+import { getConversation, notFound, page, type Page } from './conversations.js';
 import type { Identity } from './identity.js';
 
 type Row = Record<string, unknown>;
@@ -50,15 +50,21 @@ export async function listHistory(
 ): Promise<Page<IMessage>> {
   const { sql, params } = historyStatement(identity, query);
   const rows = await em.execute<Row[]>(sql, params);
-  if (rows.length === 0) return notFound(em, identity);
-  const messages = rows.filter((row) => row.id !== null).map((row) => em.map(Message, row));
-  return page(messages, query.limit);
+  // Nothing back: an empty page of the caller's conversation, or not the caller's (or not there).
+  if (rows.length === 0) await getConversation(em, identity, query.conversationId);
+  return page(
+    rows.map((row) => em.map(Message, row)),
+    query.limit,
+  );
 }
 
 /**
- * A page of a conversation's history by id, with the ownership check in the same statement: no
- * row back means "not yours or not there"; one row of nulls means an empty page. It reads the
- * `(conversation_id, id)` index in order from the cursor: the same cost at any depth.
+ * A page of a conversation's history by id, in one statement: the ownership check is a sub-select
+ * evaluated once, and the page is a straight walk of the `(conversation_id, id)` index from the
+ * cursor, already in order (no sort): the same cost at any depth. Ordering by both columns (the
+ * first is fixed by the WHERE) names that index's order, so the planner cannot prefer walking the
+ * primary key and filtering, which is slow when the conversation's newest rows are far from the
+ * table's newest rows.
  */
 export function historyStatement(
   identity: Identity,
@@ -66,18 +72,17 @@ export function historyStatement(
 ): { sql: string; params: (string | number)[] } {
   const direction = order === 'asc' ? 'asc' : 'desc';
   const after = cursor === null ? '' : `and m.id ${order === 'asc' ? '>' : '<'} ?`;
+  const owned = `(select c.id from conversations c
+      where c.id = ? and c.user_id = (select u.id from users u where u.username = ?))`;
   return {
     sql: `select m.id, m.conversation_id, m.role, m.content, m.created_at
-       from conversations c
-       left join lateral (
-         select * from messages m where m.conversation_id = c.id ${after}
-          order by m.id ${direction} limit ?
-       ) m on true
-      where c.id = ? and c.user_id = (select id from users where username = ?)
-      order by m.id ${direction}`,
+       from messages m
+      where m.conversation_id = ${owned} ${after}
+      order by m.conversation_id ${direction}, m.id ${direction}
+      limit ?`,
     params:
       cursor === null
-        ? [limit + 1, conversationId, identity.username]
-        : [cursor, limit + 1, conversationId, identity.username],
+        ? [conversationId, identity.username, limit + 1]
+        : [conversationId, identity.username, cursor, limit + 1],
   };
 }
