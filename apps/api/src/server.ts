@@ -1,5 +1,5 @@
 // The HTTP host: fastify with tRPC at /trpc and the plain health endpoints beside it.
-import type { ChatOrm } from '@chat/db';
+import { createSendQueue, forkEntityManager, type ChatOrm } from '@chat/db';
 import { fastifyRequestHandler, type FastifyHandlerOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
   LogController,
@@ -85,6 +85,11 @@ export async function buildServer({
 
   const createContext = createContextFactory({
     metrics,
+    sends: createSendQueue({
+      fork: () => forkEntityManager(orm),
+      maxInFlight: env.SEND_MAX_IN_FLIGHT,
+      maxRows: env.SEND_MAX_ROWS,
+    }),
     orm,
     env,
     logger,

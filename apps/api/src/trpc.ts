@@ -1,6 +1,12 @@
 // The one place tRPC is set up: context, error shape, and the procedure builders.
 import type { InputErrors } from '@chat/contracts';
-import { forkEntityManager, type ChatOrm, type EntityManager, type Identity } from '@chat/db';
+import {
+  forkEntityManager,
+  type SendQueue,
+  type ChatOrm,
+  type EntityManager,
+  type Identity,
+} from '@chat/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyBaseLogger } from 'fastify';
@@ -18,6 +24,8 @@ export interface Context {
   logger: FastifyBaseLogger;
   limiter: RateLimiter;
   metrics: Metrics;
+  /** Concurrent message.send calls, coalesced into shared statements. */
+  sends: SendQueue;
   /** The caller, verified once per request on first use. */
   identity: () => Promise<Identity>;
 }

@@ -1,4 +1,4 @@
-import { listHistory, sendMessage } from '@chat/db';
+import { listHistory, notFound } from '@chat/db';
 import {
   messageListInput,
   messagePageSchema,
@@ -15,9 +15,11 @@ export function createMessageRouter(maxMessageChars: number) {
     send: protectedProcedure
       .input(messageSendInputSchema(maxMessageChars))
       .output(messageSchema)
-      .mutation(async ({ ctx, input }) =>
-        toMessage(await sendMessage(ctx.em, ctx.identity, input.conversationId, input.content)),
-      ),
+      .mutation(async ({ ctx, input }) => {
+        const row = await ctx.sends.send(ctx.identity, input.conversationId, input.content);
+        if (!row) return notFound(ctx.em, ctx.identity);
+        return { ...row, role: 'user' as const, content: input.content };
+      }),
 
     list: protectedProcedure
       .input(messageListInput)

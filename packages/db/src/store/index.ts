@@ -12,6 +12,7 @@ export {
   listConversations,
   renameConversation,
   deleteConversation,
+  notFound,
   type Page,
 } from './conversations.js';
 export {
@@ -22,3 +23,11 @@ export {
   type HistoryQuery,
 } from './messages.js';
 export { exportUser, type UserExport } from './export.js';
+export {
+  createSendQueue,
+  SEND_MESSAGES_SQL,
+  SEND_ONE_SQL,
+  type SendQueue,
+  type SendQueueOptions,
+  type SentRow,
+} from './send-queue.js';

@@ -1,0 +1,166 @@
+// Coalesced sends: concurrent message.send calls share one guarded multi-row INSERT, so a burst
+// of N sends costs the database one statement and one commit instead of N. Each caller is answered
+// only after the statement that holds its row has committed; a row whose conversation is missing
+// or not the caller's fails only that caller. At low load a send runs alone, at once.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { classifyDatabaseError } from './errors.js';
+import type { Identity } from './identity.js';
+
+/** A stored message as the statement returns it (created_at already ISO-8601 in UTC). */
+export interface SentRow {
+  id: number;
+  conversationId: number;
+  createdAt: string;
+}
+
+export interface SendQueueOptions {
+  /** An EntityManager for each statement (a fork of the ORM's). */
+  fork: () => EntityManager;
+  /** Statements in flight at once; more sends wait and join the next statement. */
+  maxInFlight?: number;
+  /** Rows per statement. */
+  maxRows?: number;
+  /** Characters of content per statement (bounds the statement's size). */
+  maxChars?: number;
+}
+
+export interface SendQueue {
+  /** Resolves with the stored row, or null when the conversation is missing or not the caller's. */
+  send(identity: Identity, conversationId: number, content: string): Promise<SentRow | null>;
+  /** Statements run so far and rows they carried: what coalescing bought. */
+  stats(): { statements: number; rows: number };
+}
+
+interface Pending {
+  username: string;
+  conversationId: number;
+  content: string;
+  resolve: (row: SentRow | null) => void;
+  reject: (error: unknown) => void;
+}
+
+const ISO = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The guarded insert for many rows at once. Every row is checked the way the single send is (its
+ * conversation exists and belongs to its caller, looked up by username) and takes the
+ * conversation's KEY SHARE lock; ids come from the sequence inside the statement, so each input
+ * row (by its ordinal) is matched to its stored row without relying on the order of RETURNING.
+ */
+export const SEND_MESSAGES_SQL = `with input as (
+  select * from json_to_recordset(?::json) as t(o int, c int, u text, m text)
+), owned as (
+  select i.o, c.id as conversation_id, i.m, nextval('messages_id_seq')::int as id
+    from input i
+    join conversations c on c.id = i.c
+    join users u on u.id = c.user_id and u.username = i.u
+     for key share of c
+), stored as (
+  insert into messages (id, conversation_id, role, content)
+  select id, conversation_id, 'user', m from owned
+  returning id, created_at
+)
+select owned.o, stored.id, owned.conversation_id, ${ISO} as created_at
+  from owned join stored using (id)`;
+
+/** The single-row form, for a send that runs alone and for isolating a failed batch. */
+export const SEND_ONE_SQL = `insert into messages (conversation_id, role, content)
+select c.id, 'user', ? from conversations c
+ where c.id = ? and c.user_id = (select id from users where username = ?)
+ for key share of c
+returning id, conversation_id, ${ISO} as created_at`;
+
+export function createSendQueue({
+  fork,
+  maxInFlight = 4,
+  maxRows = 256,
+  maxChars = 4_000_000,
+}: SendQueueOptions): SendQueue {
+  const waiting: Pending[] = [];
+  let inFlight = 0;
+  let statements = 0;
+  let rows = 0;
+
+  const pump = () => {
+    while (inFlight < maxInFlight && waiting.length > 0) {
+      const batch = take();
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  };
+
+  const take = (): Pending[] => {
+    const batch: Pending[] = [];
+    let chars = 0;
+    while (waiting.length > 0 && batch.length < maxRows) {
+      const next = waiting[0];
+      if (!next || (batch.length > 0 && chars + next.content.length > maxChars)) break;
+      chars += next.content.length;
+      batch.push(next);
+      waiting.shift();
+    }
+    return batch;
+  };
+
+  const run = async (batch: Pending[]): Promise<void> => {
+    statements++;
+    rows += batch.length;
+    const em = fork();
+    try {
+      if (batch.length === 1) {
+        const [only] = batch;
+        if (only) only.resolve(await sendOne(em, only));
+        return;
+      }
+      const input = JSON.stringify(
+        batch.map((p, o) => ({ o, c: p.conversationId, u: p.username, m: p.content })),
+      );
+      const stored = await em.execute<
+        { o: number; id: number; conversation_id: number; created_at: string }[]
+      >(SEND_MESSAGES_SQL, [input]);
+      const byOrdinal = new Map(stored.map((row) => [row.o, row]));
+      batch.forEach((pending, o) => {
+        const row = byOrdinal.get(o);
+        pending.resolve(
+          row
+            ? { id: row.id, conversationId: row.conversation_id, createdAt: row.created_at }
+            : null,
+        );
+      });
+    } catch (error) {
+      // The statement rolled back as a whole. If nothing of it can have committed, each send is
+      // tried on its own, so only a send that fails by itself fails; a broken connection leaves
+      // the outcome unknown, and every caller is told so rather than risking a second copy.
+      if (batch.length > 1 && classifyDatabaseError(error) !== 'connection-lost') {
+        await Promise.all(
+          batch.map((pending) => sendOne(fork(), pending).then(pending.resolve, pending.reject)),
+        );
+      } else {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+  };
+
+  return {
+    send(identity, conversationId, content) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ username: identity.username, conversationId, content, resolve, reject });
+        pump();
+      });
+    },
+    stats: () => ({ statements, rows }),
+  };
+}
+
+async function sendOne(em: EntityManager, pending: Pending): Promise<SentRow | null> {
+  const [row] = await em.execute<{ id: number; conversation_id: number; created_at: string }[]>(
+    SEND_ONE_SQL,
+    [pending.content, pending.conversationId, pending.username],
+  );
+  return row
+    ? { id: row.id, conversationId: row.conversation_id, createdAt: row.created_at }
+    : null;
+}
