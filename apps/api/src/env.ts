@@ -41,6 +41,8 @@ export const envSchema = databaseEnvSchema
     /** Coalesced sends: statements in flight at once, and rows per statement. */
     SEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(4),
     SEND_MAX_ROWS: z.coerce.number().int().min(1).max(10_000).default(256),
+    /** `fast`: the lean front for plain JSON calls (tRPC's handler for the rest); `standard`: tRPC's handler only. */
+    TRPC_ADAPTER: z.enum(['fast', 'standard']).default('fast'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   })
   .superRefine((env, ctx) => {

@@ -1,5 +1,6 @@
 // The HTTP host: fastify with tRPC at /trpc and the plain health endpoints beside it.
 import { createSendQueue, forkEntityManager, type ChatOrm } from '@chat/db';
+import type { TRPCError } from '@trpc/server';
 import { fastifyRequestHandler, type FastifyHandlerOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
   LogController,
@@ -14,6 +15,7 @@ import type { Env } from './env.js';
 import { forTheLog } from './errors.js';
 import { answerClientError, decodeBody, handleHttpError, trpcErrorBody } from './http-errors.js';
 import { createMetrics } from './metrics.js';
+import { createFastTrpcHandler } from './trpc-http.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createAppRouter, type AppRouter } from './root.js';
 import { createContextFactory } from './trpc.js';
@@ -99,18 +101,19 @@ export async function buildServer({
     }),
     verify: createTokenVerifier(await resolveKeySource(env)),
   });
+  const reportError = ({ error, path }: { error: TRPCError; path: string | undefined }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      const err = env.NODE_ENV === 'development' ? error : forTheLog(error);
+      logger.error({ err, path }, 'procedure failed');
+    } else if (error.code === 'SERVICE_UNAVAILABLE') {
+      logger.warn({ err: forTheLog(error), path }, 'database unavailable');
+    }
+  };
   const trpcOptions = {
     router: createAppRouter({ maxMessageChars: env.MAX_MESSAGE_CHARS }),
     maxBatchSize: env.MAX_BATCH_SIZE,
     createContext: ({ req }: { req: FastifyRequest }) => createContext(req.headers.authorization),
-    onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') {
-        const err = env.NODE_ENV === 'development' ? error : forTheLog(error);
-        logger.error({ err, path }, 'procedure failed');
-      } else if (error.code === 'SERVICE_UNAVAILABLE') {
-        logger.warn({ err: forTheLog(error), path }, 'database unavailable');
-      }
-    },
+    onError: reportError,
   } satisfies FastifyHandlerOptions<AppRouter, FastifyRequest, FastifyReply>;
 
   // tRPC's own fastify handler on a route of ours, so the body parser is ours too: any content
@@ -124,8 +127,19 @@ export async function buildServer({
         parsed(error as Error);
       }
     });
-    scope.all<{ Params: { path: string } }>('/trpc/:path', (req, res) =>
-      fastifyRequestHandler({ ...trpcOptions, req, res, path: req.params.path }),
+    const standard = (req: FastifyRequest<{ Params: { path: string } }>, res: FastifyReply) =>
+      fastifyRequestHandler({ ...trpcOptions, req, res, path: req.params.path });
+    scope.all(
+      '/trpc/:path',
+      env.TRPC_ADAPTER === 'standard'
+        ? standard
+        : createFastTrpcHandler({
+            router: trpcOptions.router,
+            maxBatchSize: env.MAX_BATCH_SIZE,
+            createContext: (req) => trpcOptions.createContext({ req }),
+            onError: reportError,
+            fallback: standard,
+          }),
     );
     done();
   });

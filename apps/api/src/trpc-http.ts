@@ -1,0 +1,131 @@
+// A lean HTTP front for the common tRPC call: a plain JSON query (GET) or mutation (POST), batched
+// or not. It runs the same router, middlewares, error formatter and status rules as tRPC's own
+// fastify handler, without turning every request into a Fetch API Request and back. Everything
+// else (streaming links, form data, malformed input, unknown paths, over-sized batches, other
+// methods) goes to tRPC's handler, so those answers are tRPC's own.
+import type { AnyProcedure, AnyRouter, TRPCError } from '@trpc/server';
+import {
+  getErrorShape,
+  getHTTPStatusCode,
+  getProcedureAtPath,
+  getTRPCErrorFromUnknown,
+  transformTRPCResponse,
+} from '@trpc/server/unstable-core-do-not-import';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+type TrpcRequest = FastifyRequest<{
+  Params: { path: string };
+  Querystring: Record<string, string | undefined>;
+}>;
+
+export interface FastTrpcOptions<TRouter extends AnyRouter, TContext> {
+  router: TRouter;
+  maxBatchSize: number;
+  createContext: (req: FastifyRequest) => TContext;
+  onError: (opts: { error: TRPCError; path: string }) => void;
+  /** tRPC's own handler, for every request this front does not take. */
+  fallback: (req: TrpcRequest, reply: FastifyReply) => Promise<void>;
+}
+
+const METHOD_OF = { query: 'GET', mutation: 'POST' } as const;
+
+export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
+  options: FastTrpcOptions<TRouter, TContext>,
+): (req: TrpcRequest, reply: FastifyReply) => Promise<void> {
+  const { router, maxBatchSize, createContext, onError, fallback } = options;
+  const config = router._def._config;
+  const procedures = new Map<string, AnyProcedure | null>();
+  const procedureAt = async (path: string) => {
+    if (!procedures.has(path)) procedures.set(path, await getProcedureAtPath(router, path));
+    return procedures.get(path) ?? null;
+  };
+
+  return async (req, reply) => {
+    const plan = await planCalls(req);
+    if (!plan) {
+      await fallback(req, reply);
+      return;
+    }
+    const ctx = createContext(req);
+    const answers = await Promise.all(
+      plan.calls.map(async ({ path, procedure, input }, batchIndex) => {
+        const type = procedure._def.type;
+        try {
+          const data: unknown = await procedure({
+            path,
+            getRawInput: () => Promise.resolve(input),
+            ctx,
+            type,
+            signal: undefined,
+            batchIndex,
+          });
+          return { answer: { result: { data } }, error: undefined };
+        } catch (cause) {
+          const error = getTRPCErrorFromUnknown(cause);
+          onError({ error, path });
+          return {
+            answer: { error: getErrorShape({ config, error, type, path, input, ctx }) },
+            error,
+          };
+        }
+      }),
+    );
+    const json = answers.map((a) => a.answer);
+    const status = getHTTPStatusCode(
+      json,
+      answers.map((a) => a.error),
+    );
+    const body = transformTRPCResponse(config, plan.batch ? json : (json[0] ?? json));
+    void reply
+      .code(status)
+      .header('content-type', 'application/json')
+      .header('vary', 'trpc-accept, accept')
+      .send(JSON.stringify(body));
+  };
+
+  /** The calls of a request this front can take, or null to hand it to tRPC. */
+  async function planCalls(req: TrpcRequest) {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'POST') return null;
+    if (req.headers['trpc-accept'] !== undefined || req.headers.accept === 'text/event-stream')
+      return null;
+    if (method === 'POST' && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+      return null;
+
+    const batch = req.query.batch === '1';
+    let pathText: string;
+    try {
+      pathText = decodeURIComponent(req.params.path);
+    } catch {
+      return null;
+    }
+    const paths = batch ? pathText.split(',') : [pathText];
+    if (paths.length > maxBatchSize) return null;
+
+    let inputs: unknown;
+    try {
+      const raw = method === 'GET' ? req.query.input : (req.body as string | undefined);
+      inputs = raw === undefined || raw === '' ? undefined : JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    if (
+      batch &&
+      inputs !== undefined &&
+      (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs))
+    ) {
+      return null;
+    }
+
+    const calls: { path: string; procedure: AnyProcedure; input: unknown }[] = [];
+    for (const [index, path] of paths.entries()) {
+      const procedure = await procedureAt(path);
+      const type = procedure?._def.type;
+      if (!procedure || (type !== 'query' && type !== 'mutation') || METHOD_OF[type] !== method)
+        return null;
+      const input = batch ? (inputs as Record<string, unknown> | undefined)?.[index] : inputs;
+      calls.push({ path, procedure, input });
+    }
+    return { batch, calls };
+  }
+}
