@@ -85,22 +85,24 @@ export async function buildServer({
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  const createContext = createContextFactory({
-    metrics,
-    sends: createSendQueue({
-      fork: () => forkEntityManager(orm),
-      maxInFlight: env.SEND_MAX_IN_FLIGHT,
-      maxRows: env.SEND_MAX_ROWS,
-    }),
-    orm,
-    env,
-    logger,
-    limiter: createRateLimiter({
-      perMinute: env.RATE_LIMIT_PER_MINUTE,
-      burst: env.RATE_LIMIT_BURST,
-    }),
-    verify: createTokenVerifier(await resolveKeySource(env)),
-  });
+  const createContext = createContextFactory(
+    {
+      orm,
+      env,
+      logger,
+      metrics,
+      limiter: createRateLimiter({
+        perMinute: env.RATE_LIMIT_PER_MINUTE,
+        burst: env.RATE_LIMIT_BURST,
+      }),
+      sends: createSendQueue({
+        fork: () => forkEntityManager(orm),
+        maxInFlight: env.SEND_MAX_IN_FLIGHT,
+        maxRows: env.SEND_MAX_ROWS,
+      }),
+    },
+    createTokenVerifier(await resolveKeySource(env)),
+  );
   const reportError = ({ error, path }: { error: TRPCError; path: string | undefined }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') {
       const err = env.NODE_ENV === 'development' ? error : forTheLog(error);

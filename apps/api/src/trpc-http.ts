@@ -4,7 +4,10 @@
 // else (streaming links, form data, malformed input, unknown paths, over-sized batches, other
 // methods) goes to tRPC's handler, so those answers are tRPC's own.
 import type { AnyProcedure, AnyRouter, TRPCError } from '@trpc/server';
+import type { TRPCErrorShape } from '@trpc/server/rpc';
 import {
+  type AnyRootTypes,
+  type RootConfig,
   getErrorShape,
   getHTTPStatusCode,
   getProcedureAtPath,
@@ -33,7 +36,7 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
   options: FastTrpcOptions<TRouter, TContext>,
 ): (req: TrpcRequest, reply: FastifyReply) => Promise<void> {
   const { router, maxBatchSize, createContext, onError, fallback } = options;
-  const config = router._def._config;
+  const config = router._def._config as RootConfig<AnyRootTypes>;
   const procedures = new Map<string, AnyProcedure | null>();
   const procedureAt = async (path: string) => {
     if (!procedures.has(path)) procedures.set(path, await getProcedureAtPath(router, path));
@@ -64,7 +67,9 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
           const error = getTRPCErrorFromUnknown(cause);
           onError({ error, path });
           return {
-            answer: { error: getErrorShape({ config, error, type, path, input, ctx }) },
+            answer: {
+              error: getErrorShape({ config, error, type, path, input, ctx }) as TRPCErrorShape,
+            },
             error,
           };
         }

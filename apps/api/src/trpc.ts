@@ -17,8 +17,8 @@ import { KEYS_UNAVAILABLE_MESSAGE, toTRPCError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 
-/** Built once per HTTP request; a batch's calls share it, so nothing per-call lives here. */
-export interface Context {
+/** What the server shares with every call. */
+export interface Services {
   orm: ChatOrm;
   env: Env;
   logger: FastifyBaseLogger;
@@ -26,15 +26,22 @@ export interface Context {
   metrics: Metrics;
   /** Concurrent message.send calls, coalesced into shared statements. */
   sends: SendQueue;
-  /** The caller, verified once per request on first use. */
-  identity: () => Promise<Identity>;
 }
 
-export function createContextFactory(deps: Omit<Context, 'identity'> & { verify: TokenVerifier }) {
-  const { verify, ...shared } = deps;
+/**
+ * Built once per HTTP request; a batch's calls share it, so nothing per-call lives here. Kept to
+ * two keys: tRPC copies the context at every middleware of every call.
+ */
+export interface Context {
+  app: Services;
+  /** The caller, verified once per request on first use. */
+  caller: () => Promise<Identity>;
+}
+
+export function createContextFactory(app: Services, verify: TokenVerifier) {
   return (authorization: string | undefined): Context => {
     let verified: Promise<Identity> | undefined;
-    return { ...shared, identity: () => (verified ??= verify(authorization)) };
+    return { app, caller: () => (verified ??= verify(authorization)) };
   };
 }
 
@@ -42,7 +49,7 @@ const t = initTRPC.context<Context>().create({
   // Stacks never leave the server; they go to the log.
   isDev: false,
   errorFormatter({ shape, error, ctx }) {
-    const hide = error.code === 'INTERNAL_SERVER_ERROR' && ctx?.env.NODE_ENV !== 'development';
+    const hide = error.code === 'INTERNAL_SERVER_ERROR' && ctx?.app.env.NODE_ENV !== 'development';
     const zodError =
       error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : null;
     // Malformed JSON is bad input like any other: the contract's one code for it (both are 400).
@@ -86,48 +93,58 @@ function describeIssues(error: z.ZodError): string {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Turns domain and database failures into the contract's codes, and counts every call. */
-const contractErrors = t.middleware(async ({ ctx, path, next }) => {
+/** Runs a call, turning domain and database failures into the contract's codes and counting it. */
+async function measured<R extends { ok: boolean }>(
+  app: Services,
+  path: string,
+  call: () => Promise<R>,
+): Promise<R> {
   const started = performance.now();
-  const result = await next();
-  const error = result.ok ? null : toTRPCError(result.error);
-  ctx.metrics.observeCall(path, error ? error.code : 'OK', (performance.now() - started) / 1_000);
+  const result = await call();
+  const error = result.ok ? null : toTRPCError((result as unknown as { error: TRPCError }).error);
+  app.metrics.observeCall(path, error ? error.code : 'OK', (performance.now() - started) / 1_000);
   if (error) throw error;
   return result;
-});
+}
 
-export const publicProcedure = t.procedure.use(contractErrors);
+export const publicProcedure = t.procedure.use(({ ctx, path, next }) =>
+  measured(ctx.app, path, next),
+);
 
 /**
- * Verified caller, rate limit, and a fresh EntityManager per procedure call (a batch runs its calls
- * concurrently on one context, so a per-request fork would share one identity map between them).
+ * The verified caller, its rate limit, and a fresh EntityManager per procedure call, forked on
+ * first use (`ctx.db()`): a batch runs its calls concurrently on one context, so a per-request
+ * fork would share one identity map between them, and a send that never needs one skips it.
  */
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const identity = await ctx.identity().catch((error: unknown) => {
-    if (error instanceof UnauthorizedError && error.keysUnavailable) {
-      // Not the caller's fault and not a verdict on its token: retry later, keep the token.
-      ctx.logger.warn(
-        { err: error.cause },
-        'the JWKS could not be fetched: tokens cannot be verified',
-      );
+export const protectedProcedure = t.procedure.use(({ ctx, path, next }) =>
+  measured(ctx.app, path, async () => {
+    const identity = await ctx.caller().catch((error: unknown) => {
+      if (error instanceof UnauthorizedError && error.keysUnavailable) {
+        // Not the caller's fault and not a verdict on its token: retry later, keep the token.
+        ctx.app.logger.warn(
+          { err: error.cause },
+          'the JWKS could not be fetched: tokens cannot be verified',
+        );
+        throw new TRPCError({
+          code: 'SERVICE_UNAVAILABLE',
+          message: KEYS_UNAVAILABLE_MESSAGE,
+          cause: error,
+        });
+      }
       throw new TRPCError({
-        code: 'SERVICE_UNAVAILABLE',
-        message: KEYS_UNAVAILABLE_MESSAGE,
+        code: 'UNAUTHORIZED',
+        message: error instanceof Error ? error.message : 'unauthorized',
         cause: error,
       });
+    });
+    if (!ctx.app.limiter.take(identity.username)) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: 'rate limit reached; slow down and retry',
+      });
     }
-    throw new TRPCError({
-      code: 'UNAUTHORIZED',
-      message: error instanceof Error ? error.message : 'unauthorized',
-      cause: error,
-    });
-  });
-  if (!ctx.limiter.take(identity.username)) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: 'rate limit reached; slow down and retry',
-    });
-  }
-  const em: EntityManager = forkEntityManager(ctx.orm);
-  return next({ ctx: { identity, em } });
-});
+    let em: EntityManager | undefined;
+    const db = () => (em ??= forkEntityManager(ctx.app.orm));
+    return next({ ctx: { identity, db } });
+  }),
+);

@@ -24,14 +24,14 @@ export const conversationRouter = {
     .input(conversationCreateInput)
     .output(conversationSchema)
     .mutation(async ({ ctx, input }) =>
-      toConversation(await createConversation(ctx.em, ctx.identity, input?.name ?? null)),
+      toConversation(await createConversation(ctx.db(), ctx.identity, input?.name ?? null)),
     ),
 
   list: protectedProcedure
     .input(conversationListInput)
     .output(conversationPageSchema)
     .query(async ({ ctx, input }) => {
-      const page = await listConversations(ctx.em, ctx.identity, {
+      const page = await listConversations(ctx.db(), ctx.identity, {
         cursor: input?.cursor ?? null,
         limit: input?.limit ?? CONVERSATION_PAGE.default,
       });
@@ -42,18 +42,18 @@ export const conversationRouter = {
     .input(conversationIdInput)
     .output(conversationSchema)
     .query(async ({ ctx, input }) =>
-      toConversation(await getConversation(ctx.em, ctx.identity, input.id)),
+      toConversation(await getConversation(ctx.db(), ctx.identity, input.id)),
     ),
 
   rename: protectedProcedure
     .input(conversationRenameInput)
     .output(conversationSchema)
     .mutation(async ({ ctx, input }) =>
-      toConversation(await renameConversation(ctx.em, ctx.identity, input.id, input.name)),
+      toConversation(await renameConversation(ctx.db(), ctx.identity, input.id, input.name)),
     ),
 
   delete: protectedProcedure
     .input(conversationIdInput)
     .output(conversationDeleteResultSchema)
-    .mutation(({ ctx, input }) => deleteConversation(ctx.em, ctx.identity, input.id)),
+    .mutation(({ ctx, input }) => deleteConversation(ctx.db(), ctx.identity, input.id)),
 } satisfies TRPCRouterRecord;

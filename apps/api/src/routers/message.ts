@@ -16,8 +16,8 @@ export function createMessageRouter(maxMessageChars: number) {
       .input(messageSendInputSchema(maxMessageChars))
       .output(messageSchema)
       .mutation(async ({ ctx, input }) => {
-        const row = await ctx.sends.send(ctx.identity, input.conversationId, input.content);
-        if (!row) return notFound(ctx.em, ctx.identity);
+        const row = await ctx.app.sends.send(ctx.identity, input.conversationId, input.content);
+        if (!row) return notFound(ctx.db(), ctx.identity);
         return { ...row, role: 'user' as const, content: input.content };
       }),
 
@@ -25,7 +25,7 @@ export function createMessageRouter(maxMessageChars: number) {
       .input(messageListInput)
       .output(messagePageSchema)
       .query(async ({ ctx, input }) => {
-        const page = await listHistory(ctx.em, ctx.identity, {
+        const page = await listHistory(ctx.db(), ctx.identity, {
           ...input,
           cursor: input.cursor ?? null,
         });

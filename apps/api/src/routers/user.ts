@@ -14,25 +14,25 @@ export const userRouter = {
   me: protectedProcedure
     .input(noInput)
     .output(userSchema)
-    .query(async ({ ctx }) => toUser(await ensureUser(ctx.em, ctx.identity))),
+    .query(async ({ ctx }) => toUser(await ensureUser(ctx.db(), ctx.identity))),
 
   update: protectedProcedure
     .input(userUpdateInput)
     .output(userSchema)
     .mutation(async ({ ctx, input }) =>
-      toUser(await updateEmail(ctx.em, ctx.identity, input.email)),
+      toUser(await updateEmail(ctx.db(), ctx.identity, input.email)),
     ),
 
   delete: protectedProcedure
     .input(noInput)
     .output(userDeleteResultSchema)
-    .mutation(({ ctx }) => deleteUser(ctx.em, ctx.identity.username)),
+    .mutation(({ ctx }) => deleteUser(ctx.db(), ctx.identity.username)),
 
   export: protectedProcedure
     .input(noInput)
     .output(userExportSchema)
     .query(async ({ ctx }) => {
-      const { user, conversations } = await exportUser(ctx.em, ctx.identity);
+      const { user, conversations } = await exportUser(ctx.db(), ctx.identity);
       return {
         user: toUser(user),
         conversations: conversations.map((c) => ({
