@@ -487,7 +487,7 @@ async function explainDeepHistory(fixtures: Fixtures): Promise<BenchResults['exp
       query: sql.replace(/\s+/g, ' ').trim(),
       plan,
       hasSort: /\bSort\b/.test(plan),
-      hasSeqScan: /Seq Scan/.test(plan),
+      hasSeqScan: plan.includes('Seq Scan'),
     };
   } finally {
     await client.end();
