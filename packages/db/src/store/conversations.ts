@@ -48,7 +48,10 @@ export async function getConversation(
   return em.map(Conversation, row);
 }
 
-/** Newest first, walking the `(user_id, id)` index from the cursor (ordered by both: see historyStatement). */
+/**
+ * Newest first, walking the `(user_id, id)` index from the cursor. The owner is matched as a
+ * one-value range so that only that index gives the order (see historyStatement).
+ */
 export async function listConversations(
   em: EntityManager,
   identity: Identity,
@@ -56,9 +59,9 @@ export async function listConversations(
 ): Promise<Page<IConversation>> {
   const rows = await em.execute<Row[]>(
     `select * from conversations
-      where user_id = ${OWNER} ${cursor === null ? '' : 'and id < ?'}
+      where user_id >= ${OWNER} and user_id <= ${OWNER} ${cursor === null ? '' : 'and id < ?'}
       order by user_id desc, id desc limit ?`,
-    cursor === null ? [identity.username, limit + 1] : [identity.username, cursor, limit + 1],
+    [identity.username, identity.username, ...(cursor === null ? [] : [cursor]), limit + 1],
   );
   if (rows.length === 0) await ensureUser(em, identity); // perhaps a first call: make its row
   return page(

@@ -59,12 +59,15 @@ export async function listHistory(
 }
 
 /**
- * A page of a conversation's history by id, in one statement: the ownership check is a sub-select
- * evaluated once, and the page is a straight walk of the `(conversation_id, id)` index from the
- * cursor, already in order (no sort): the same cost at any depth. Ordering by both columns (the
- * first is fixed by the WHERE) names that index's order, so the planner cannot prefer walking the
- * primary key and filtering, which is slow when the conversation's newest rows are far from the
- * table's newest rows.
+ * A page of a conversation's history by id, in one statement: the ownership check is an
+ * uncorrelated EXISTS (evaluated once, gating the scan), and the page is a straight walk of the
+ * `(conversation_id, id)` index from the cursor, already in order: the same cost at any depth.
+ *
+ * The conversation is matched as a one-value range (`>= x and <= x`) rather than `= x`. With `=`,
+ * PostgreSQL treats the column as a constant and may walk the primary key backwards, filtering
+ * for the conversation: fast while the conversation's rows are the table's newest, slow (hundreds
+ * of ms, measured) once other conversations have written since. A range keeps the column in the
+ * sort order, which only the composite index provides.
  */
 export function historyStatement(
   identity: Identity,
@@ -72,17 +75,22 @@ export function historyStatement(
 ): { sql: string; params: (string | number)[] } {
   const direction = order === 'asc' ? 'asc' : 'desc';
   const after = cursor === null ? '' : `and m.id ${order === 'asc' ? '>' : '<'} ?`;
-  const owned = `(select c.id from conversations c
-      where c.id = ? and c.user_id = (select u.id from users u where u.username = ?))`;
   return {
     sql: `select m.id, m.conversation_id, m.role, m.content, m.created_at
        from messages m
-      where m.conversation_id = ${owned} ${after}
+      where m.conversation_id >= ? and m.conversation_id <= ?
+        and exists (select 1 from conversations c
+                     where c.id = ? and c.user_id = (select u.id from users u where u.username = ?))
+        ${after}
       order by m.conversation_id ${direction}, m.id ${direction}
       limit ?`,
-    params:
-      cursor === null
-        ? [conversationId, identity.username, limit + 1]
-        : [conversationId, identity.username, cursor, limit + 1],
+    params: [
+      conversationId,
+      conversationId,
+      conversationId,
+      identity.username,
+      ...(cursor === null ? [] : [cursor]),
+      limit + 1,
+    ],
   };
 }
