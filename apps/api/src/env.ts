@@ -43,6 +43,8 @@ export const envSchema = databaseEnvSchema
     SEND_MAX_ROWS: z.coerce.number().int().min(1).max(10_000).default(256),
     /** `fast`: the lean front for plain JSON calls (tRPC's handler for the rest); `standard`: tRPC's handler only. */
     TRPC_ADAPTER: z.enum(['fast', 'standard']).default('fast'),
+    /** Server processes sharing the port (node:cluster); 1: this process serves. */
+    API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   })
   .superRefine((env, ctx) => {

@@ -1,5 +1,7 @@
 // Starts the server: configuration, database (embedded when DATABASE_URL is unset), migrations,
-// HTTP; and stops it in the reverse order on SIGTERM or SIGINT, during start-up as well.
+// HTTP; and stops it in the reverse order on SIGTERM or SIGINT, during start-up as well. With
+// API_WORKERS > 1 this process prepares the database and runs that many server processes.
+import cluster from 'node:cluster';
 import {
   assertUtf8Database,
   migrateToLatest,
@@ -11,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createServerOrm } from './database.js';
 import { loadEnv, type Env } from './env.js';
+import { runPrimary } from './primary.js';
 import { buildServer } from './server.js';
 
 /** What has been started so far, stopped in reverse order. */
@@ -22,7 +25,14 @@ interface Running {
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const logger = pino({ level: env.LOG_LEVEL, base: { service: 'chat-api' } });
+  const logger = pino({
+    level: env.LOG_LEVEL,
+    base: { service: 'chat-api', ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}) },
+  });
+  if (cluster.isPrimary && env.API_WORKERS > 1) {
+    await runPrimary(env, logger);
+    return;
+  }
   const running: Running = {};
 
   const stopping: { promise?: Promise<void> } = {};
@@ -30,6 +40,8 @@ async function main(): Promise<void> {
     (stopping.promise ??= shutdown(running, env, logger, reason).then(
       () => {
         logger.info('stopped');
+        // A worker's channel to its primary would keep it alive: close it so the process ends.
+        if (cluster.isWorker) process.disconnect();
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

@@ -1,11 +1,30 @@
 // Prometheus metrics at GET /metrics: calls by procedure and code, their latency, the database
 // statements the pool runs, and the process's own figures (RSS, heap, event-loop lag).
 import type { ChatOrm } from '@chat/db';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster from 'node:cluster';
+import { randomUUID } from 'node:crypto';
+import {
+  AggregatorRegistry,
+  Counter,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
   observeCall(procedure: string, code: string, seconds: number): void;
+  /** The exposition text: this process's metrics, or, in a worker, every worker's summed. */
+  collect(): Promise<string>;
+}
+
+/** The IPC message a worker sends its primary for the cluster's metrics, and the answer. */
+export const METRICS_REQUEST = 'chat:metrics';
+interface MetricsReply {
+  type: typeof METRICS_REQUEST;
+  id: string;
+  text?: string;
+  error?: string;
 }
 
 export function createMetrics(orm: ChatOrm): Metrics {
@@ -37,11 +56,52 @@ export function createMetrics(orm: ChatOrm): Metrics {
       statements.inc();
     });
 
+  if (cluster.isWorker) {
+    // Constructing one installs prom-client's answer to the primary's requests; ours is the registry.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+  }
+
   return {
     registry,
+    collect: () => (cluster.isWorker ? clusterMetrics() : registry.metrics()),
     observeCall(procedure, code, seconds) {
       calls.inc({ procedure, code });
       duration.observe({ procedure }, seconds);
     },
   };
+}
+
+/** In a worker: asks the primary, which gathers every worker's registry (prom-client sums them). */
+function clusterMetrics(): Promise<string> {
+  const id = randomUUID();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('the primary did not answer for metrics'));
+    }, 5_000);
+    const onMessage = (message: unknown) => {
+      const reply = message as Partial<MetricsReply>;
+      if (reply.type !== METRICS_REQUEST || reply.id !== id) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (reply.text === undefined) reject(new Error(reply.error ?? 'no metrics'));
+      else resolve(reply.text);
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: METRICS_REQUEST, id });
+  });
+}
+
+/** In the primary: answers workers' requests with the cluster's summed metrics. */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: Partial<MetricsReply>) => {
+    if (message.type !== METRICS_REQUEST || message.id === undefined) return;
+    const { id } = message;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_REQUEST, id, text }),
+      (error: unknown) => worker.send({ type: METRICS_REQUEST, id, error: String(error) }),
+    );
+  });
 }

@@ -82,7 +82,7 @@ export async function buildServer({
 
   const metrics = createMetrics(orm);
   app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    reply.type(metrics.registry.contentType).send(await metrics.collect()),
   );
 
   const createContext = createContextFactory(

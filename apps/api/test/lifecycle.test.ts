@@ -112,6 +112,40 @@ describe('without DATABASE_URL (the embedded default)', () => {
   });
 });
 
+describe('API_WORKERS=2', () => {
+  it('one process owns the embedded database, two serve; SIGTERM drains them, then stops it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'chat-api-workers-'));
+    await chmod(root, 0o755);
+    const dataDir = join(root, '.data');
+    try {
+      const api = spawnApi(await freePort(), {
+        API_WORKERS: '2',
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+      });
+      await waitForStatus(api, '/readyz', 200);
+      const token = await runToken(['wendy'], { DATA_DIR: dataDir });
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`${api.url}/trpc/user.me`, { headers: { authorization: `Bearer ${token}` } }).then(
+            (r) => r.json(),
+          ),
+        ),
+      );
+      // Both workers answered with the same one row: made once, whichever worker came first.
+      expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+      expect(api.output()).toMatch(/"worker":1.*Server listening/);
+      expect(api.output()).toMatch(/"worker":2.*Server listening/);
+      api.child.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(api.output()).toContain('embedded PostgreSQL stopped');
+      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('start-up that fails', () => {
   it('stops the embedded PostgreSQL it started when the port is taken', async () => {
     const root = await mkdtemp(join(tmpdir(), 'chat-api-fail-'));

@@ -1,6 +1,6 @@
 // `pnpm bench`: every figure side by side on the same machine in one run, so ratios hold even when
 // the machine is noisy. See README ("Benchmarks") and docs/performance.md.
-import { cpus, freemem, totalmem } from 'node:os';
+import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,7 @@ const { values: flags } = parseArgs({
     conversations: { type: 'string', default: '10000' },
     'memory-sends': { type: 'string', default: '100000' },
     pool: { type: 'string', default: '16' },
+    workers: { type: 'string', default: String(availableParallelism()) },
     batch: { type: 'string', default: '10' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -52,7 +53,7 @@ const { values: flags } = parseArgs({
 
 const HELP = `usage: pnpm bench [--quick] [-c 64] [-d 10] [--rounds 3] [--warmup 3] [--users 1000]
                   [--history-depth 1000000] [--conversations 10000] [--memory-sends 100000]
-                  [--pool 16] [--batch 10] [--out bench/results] [--skip-pgbench]
+                  [--pool 16] [--workers <cores>] [--batch 10] [--out bench/results] [--skip-pgbench]
   --quick: 3 s rounds, 2 rounds, 20,000 memory sends (about a minute and a half)
   --only pgbench|bare-fastify|api-send|api-send-batched: one write line, no reads or memory
   --profile: servers run with --cpu-prof; profiles land in bench/profiles/
@@ -78,6 +79,7 @@ const settings = {
   conversationsForList: int('conversations', flags.conversations, 100),
   memorySends: quick ? 20_000 : int('memory-sends', flags['memory-sends']),
   poolSize: int('pool', flags.pool),
+  apiWorkers: int('workers', flags.workers),
   quick,
 };
 
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
         MIGRATE_ON_START: 'false',
         DB_POOL_MAX: String(settings.poolSize),
         RATE_LIMIT_PER_MINUTE: '0',
+        API_WORKERS: String(settings.apiWorkers),
       },
       '/readyz',
       execArgv,
@@ -488,7 +491,7 @@ async function explainHistory(fixtures: Fixtures): Promise<BenchResults['explain
       plans.push(`-- ${name}\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
     }
     const plan = plans.join('\n\n');
-    return { query, plan, hasSort: /\bSort\b/.test(plan), hasSeqScan: /Seq Scan/.test(plan) };
+    return { query, plan, hasSort: /\bSort\b/.test(plan), hasSeqScan: plan.includes('Seq Scan') };
   } finally {
     await client.end();
   }

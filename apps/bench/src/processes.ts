@@ -1,6 +1,6 @@
 // Servers under test, each its own process: started, probed until ready, measured, stopped.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { freePort } from '@chat/db';
 
 export interface ServerProcess {
@@ -53,9 +53,19 @@ export async function startProcess(
   };
 }
 
-/** Resident set size of a process, from /proc (Linux). */
+/** Resident set size of a process and its children (a cluster's workers), from /proc (Linux). */
 export async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return Math.round((kib / 1024) * 10) / 10;
+  const kib = async (id: number | string) => {
+    const status = await readFile(`/proc/${String(id)}/status`, 'utf8').catch(() => '');
+    return {
+      kib: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0),
+      ppid: Number(/PPid:\s+(\d+)/.exec(status)?.[1] ?? 0),
+    };
+  };
+  const entries = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  const children = (
+    await Promise.all(entries.map(async (id) => ({ id, ...(await kib(id)) })))
+  ).filter((entry) => entry.ppid === pid);
+  const total = (await kib(pid)).kib + children.reduce((sum, child) => sum + child.kib, 0);
+  return Math.round((total / 1024) * 10) / 10;
 }

@@ -41,6 +41,7 @@ function fakeResults(): BenchResults {
       quick: false,
       synchronousCommit: 'on',
       poolSize: 20,
+      apiWorkers: 1,
     },
     throughput: [
       // Deliberately out of order: the report orders pgbench, fastify, api, batched.

@@ -342,7 +342,7 @@ export function renderSvg(results: BenchResults): string {
       20,
       46,
       `${settings.connections} connections, ${settings.durationSeconds} s × ${settings.rounds} rounds, ` +
-        `synchronous_commit=${settings.synchronousCommit}, pool ${settings.poolSize}` +
+        `synchronous_commit=${settings.synchronousCommit}, pool ${settings.poolSize}, api workers ${settings.apiWorkers}` +
         `${settings.quick ? ', quick mode' : ''} · ${results.machine.cpus} × ${results.machine.cpuModel}`,
       { 'font-size': '11', fill: '#4b5563' },
     ),
@@ -518,7 +518,7 @@ export function renderMarkdown(results: BenchResults, svgFileName: string): stri
       `Node ${cell(machine.node)}, PostgreSQL ${cell(machine.postgres)}`,
     `- Load: ${count(settings.connections)} connections, ${count(settings.durationSeconds)} s per round ` +
       `after ${count(settings.warmupSeconds)} s of warm-up, ${count(settings.rounds)} rounds (median reported)`,
-    `- Database: synchronous_commit=${cell(settings.synchronousCommit)}, api pool size ${count(settings.poolSize)}`,
+    `- Database: synchronous_commit=${cell(settings.synchronousCommit)}, api pool size ${count(settings.poolSize)} per worker; api workers (API_WORKERS) ${count(settings.apiWorkers)}; bare fastify is one process`,
     `- Data: ${count(settings.users)} users, batch size ${count(settings.batchSize)}, ` +
       `history depth ${count(settings.historyDepth)}, ${count(settings.conversationsForList)} conversations for the list, ` +
       `${count(settings.memorySends)} sends for the memory check`,

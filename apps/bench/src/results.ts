@@ -63,6 +63,8 @@ export interface BenchResults {
     quick: boolean;
     synchronousCommit: string;
     poolSize: number;
+    /** API_WORKERS the api ran with (bare fastify is one process). */
+    apiWorkers: number;
   };
   throughput: ThroughputLine[];
   reads: ReadLine[];

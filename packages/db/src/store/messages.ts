@@ -74,7 +74,10 @@ export function historyStatement(
   { conversationId, cursor, limit, order }: HistoryQuery,
 ): { sql: string; params: (string | number)[] } {
   const direction = order === 'asc' ? 'asc' : 'desc';
-  const after = cursor === null ? '' : `and m.id ${order === 'asc' ? '>' : '<'} ?`;
+  // The cursor as a row comparison on the index's two columns: an index condition only the
+  // composite index can serve (a bare `id < ?` would invite a walk of the primary key).
+  const after =
+    cursor === null ? '' : `and (m.conversation_id, m.id) ${order === 'asc' ? '>' : '<'} (?, ?)`;
   return {
     sql: `select m.id, m.conversation_id, m.role, m.content, m.created_at
        from messages m
@@ -89,7 +92,7 @@ export function historyStatement(
       conversationId,
       conversationId,
       identity.username,
-      ...(cursor === null ? [] : [cursor]),
+      ...(cursor === null ? [] : [conversationId, cursor]),
       limit + 1,
     ],
   };

@@ -1,0 +1,105 @@
+// API_WORKERS > 1: this process owns the database (the embedded one included) and its migrations,
+// then runs the workers that serve; on SIGTERM or SIGINT it lets them drain, then stops the
+// database. A worker that dies is replaced.
+import cluster, { type Worker } from 'node:cluster';
+import {
+  assertUtf8Database,
+  migrateToLatest,
+  resolveDatabase,
+  type DatabaseTarget,
+} from '@chat/db';
+import type { Logger } from 'pino';
+import { resolveKeySource } from './auth/secret.js';
+import { createServerOrm } from './database.js';
+import type { Env } from './env.js';
+import { serveClusterMetrics } from './metrics.js';
+
+export async function runPrimary(env: Env, logger: Logger): Promise<void> {
+  let database: DatabaseTarget | undefined;
+  /** Live workers, each with a promise of its exit (made at fork: a worker may exit first). */
+  const workers = new Map<Worker, Promise<void>>();
+  let stopping: Promise<void> | undefined;
+
+  const stop = (reason: string) =>
+    (stopping ??= (async () => {
+      logger.info({ reason, workers: workers.size }, 'shutting down: workers drain their calls');
+      const force = setTimeout(() => {
+        logger.error(
+          { timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+          'shutdown timed out; stopping the database and exiting',
+        );
+        for (const worker of workers.keys()) worker.process.kill('SIGKILL');
+        void (database?.embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      }, env.SHUTDOWN_TIMEOUT_MS + 2_000);
+      force.unref();
+      for (const worker of workers.keys()) worker.process.kill('SIGTERM');
+      await Promise.all(workers.values());
+      await database?.embedded?.stop();
+      clearTimeout(force);
+      logger.info('stopped');
+    })());
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+
+  try {
+    database = await resolveDatabase(env, (message) => {
+      logger.info(message);
+    });
+    const orm = await createServerOrm(env, database.url);
+    try {
+      await assertUtf8Database(orm);
+      if (env.MIGRATE_ON_START) {
+        const { applied } = await migrateToLatest(orm);
+        if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      }
+    } finally {
+      await orm.close();
+    }
+    await resolveKeySource(env); // makes the development secret once, before the workers read it
+  } catch (error) {
+    process.stderr.write(
+      `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    await stop('start-up failed');
+    process.exit(1);
+  }
+
+  // Each worker takes its share of the per-user rate limit: connections are spread evenly.
+  const workerEnv = {
+    DATABASE_URL: database.url,
+    MIGRATE_ON_START: 'false',
+    RATE_LIMIT_PER_MINUTE: String(Math.ceil(env.RATE_LIMIT_PER_MINUTE / env.API_WORKERS)),
+    RATE_LIMIT_BURST: String(Math.ceil(env.RATE_LIMIT_BURST / env.API_WORKERS)),
+  };
+  const fork = () => {
+    const worker = cluster.fork(workerEnv);
+    let listening = false;
+    workers.set(
+      worker,
+      new Promise<void>((resolve) => {
+        worker.once('exit', () => {
+          resolve();
+        });
+      }),
+    );
+    worker.once('listening', () => {
+      listening = true;
+    });
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      if (!listening) {
+        // It never served: a configuration or port problem that another try would repeat.
+        logger.error({ worker: worker.id, code, signal }, 'a worker failed to start');
+        process.exitCode = 1;
+        void stop('a worker failed to start');
+        return;
+      }
+      logger.error({ worker: worker.id, code, signal }, 'a worker died; starting another');
+      fork();
+    });
+  };
+  serveClusterMetrics();
+  for (let i = 0; i < env.API_WORKERS; i++) fork();
+  logger.info({ workers: env.API_WORKERS }, 'workers started');
+}
