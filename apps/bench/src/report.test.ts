@@ -306,7 +306,7 @@ describe('renderSvg', () => {
     const label = 'history, a very deep page far back in a long conversation';
     long.reads = [{ id: 'history-deeper', label, latency: latency(4, 9), requests: 10 }];
     const text = renderSvg(long);
-    expect(text).toContain(`>${label.slice(0, 33)}…</text>`);
+    expect(text).toContain(`>${label.slice(0, 29)}…</text>`);
     expect(text).toContain(`<title>${label}: p50 4.00 ms, p99 9.00 ms</title>`);
   });
 

@@ -289,7 +289,7 @@ function svgLine(x1: number, y1: number, x2: number, y2: number, stroke: string)
 }
 
 /** Labels longer than the space left of the bars are cut with an ellipsis (the full one is in <title>). */
-function clip(label: string, max = 34): string {
+function clip(label: string, max = 30): string {
   return label.length <= max ? label : `${label.slice(0, max - 1).trimEnd()}…`;
 }
 
@@ -315,8 +315,8 @@ interface LatencyRow {
 
 export function renderSvg(results: BenchResults): string {
   const width = 900;
-  const labelRight = 220;
-  const barLeft = 230;
+  const labelRight = 250;
+  const barLeft = 260;
   const valueSpace = 210;
   const barFull = width - barLeft - valueSpace - 20;
   const throughputRowHeight = 30;
