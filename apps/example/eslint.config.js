@@ -1,0 +1,3 @@
+import chatConfig from '@chat/eslint-config';
+
+export default chatConfig(import.meta.dirname);
