@@ -91,6 +91,8 @@ describe('types', () => {
   });
 
   it('wrong procedure names, input shapes and id types do not compile', () => {
+    // These calls are wrong on purpose: the type checker must refuse them (and so types them any).
+    /* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access */
     const never = () => {
       // @ts-expect-error: no such procedure
       void client.message.sendd.mutate({ conversationId: 1, content: 'x' });
@@ -111,6 +113,7 @@ describe('types', () => {
       // @ts-expect-error: user.me takes no input
       void client.user.me.query({ id: 1 });
     };
+    /* eslint-enable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access */
     expectTypeOf(never).toBeFunction();
   });
 
