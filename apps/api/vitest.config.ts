@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'fast',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          provide: { trpcAdapter: 'fast' },
+          env: { CHAT_TEST_TRPC_ADAPTER: 'fast' },
         },
       },
       {
@@ -27,7 +27,7 @@ export default defineConfig({
             'test/auth.test.ts',
             'test/integrity.test.ts',
           ],
-          provide: { trpcAdapter: 'standard' },
+          env: { CHAT_TEST_TRPC_ADAPTER: 'standard' },
         },
       },
     ],
