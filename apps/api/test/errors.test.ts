@@ -13,6 +13,7 @@ import {
   rawCall,
   startServer,
   tokenFor,
+  countOf,
   type RunningServer,
 } from './server-harness.js';
 
@@ -26,13 +27,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function count(sql: string): Promise<number> {
-  const rows = await server.orm.em
-    .fork()
-    .getConnection()
-    .execute<{ n: number }[]>(`select (${sql})::int as n`);
-  return rows[0]?.n ?? Number.NaN;
-}
+const count = (sql: string) => countOf(server, sql);
 
 interface ErrorBody {
   error: {

@@ -2,7 +2,7 @@
 // user deletes, through the real server; then anti-joins count what the database would not check.
 import { useTestDatabase } from '@chat/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, codeOf, startServer, type RunningServer } from './server-harness.js';
+import { clientFor, codeOf, countOf, startServer, type RunningServer } from './server-harness.js';
 
 const db = useTestDatabase();
 let server: RunningServer;
@@ -14,13 +14,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function count(sql: string): Promise<number> {
-  const rows = await server.orm.em
-    .fork()
-    .getConnection()
-    .execute<{ n: number }[]>(`select (${sql})::int as n`);
-  return rows[0]?.n ?? Number.NaN;
-}
+const count = (sql: string) => countOf(server, sql);
 
 const orphanMessages = () =>
   count(

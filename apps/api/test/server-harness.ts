@@ -71,3 +71,16 @@ export async function rawCall(
   }
   return { status: response.status, body };
 }
+
+/** The integer that `select (<expression>)` gives on the server's own database. */
+export async function countOf(
+  server: RunningServer,
+  expression: string,
+  params: unknown[] = [],
+): Promise<number> {
+  const rows = await server.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ n: number }[]>(`select (${expression})::int as n`, params);
+  return rows[0]?.n ?? Number.NaN;
+}
