@@ -45,6 +45,19 @@ export const envSchema = databaseEnvSchema
     TRPC_ADAPTER: z.enum(['fast', 'standard']).default('fast'),
     /** Server processes sharing the port (node:cluster); 1: this process serves. */
     API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+    /** Origins a browser may call from (comma-separated, exact); empty: no CORS headers at all. */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+    /** Log a warning when an id sequence has used more than this share of its 32-bit range. */
+    ID_RUNWAY_WARN_RATIO: z.coerce.number().min(0).max(1).default(0.8),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   })
   .superRefine((env, ctx) => {

@@ -1,11 +1,12 @@
 // Prometheus metrics at GET /metrics: calls by procedure and code, their latency, the database
 // statements the pool runs, and the process's own figures (RSS, heap, event-loop lag).
-import type { ChatOrm } from '@chat/db';
+import { forkEntityManager, sequenceUsage, type ChatOrm } from '@chat/db';
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import {
   AggregatorRegistry,
   Counter,
+  Gauge,
   Histogram,
   Registry,
   collectDefaultMetrics,
@@ -55,6 +56,18 @@ export function createMetrics(orm: ChatOrm): Metrics {
     .on('query', () => {
       statements.inc();
     });
+  new Gauge({
+    name: 'chat_id_sequence_used_ratio',
+    help: "How much of each table's 32-bit id sequence is used (1: exhausted)",
+    labelNames: ['table'] as const,
+    registers: [registry],
+    // 'max', not the default sum: every worker reads the same sequences.
+    aggregator: 'max',
+    async collect() {
+      for (const { table, used } of await sequenceUsage(forkEntityManager(orm)))
+        this.set({ table }, used);
+    },
+  });
 
   if (cluster.isWorker) {
     // Constructing one installs prom-client's answer to the primary's requests; ours is the registry.

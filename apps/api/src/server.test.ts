@@ -72,3 +72,43 @@ describe('tRPC at /trpc', () => {
     expect(response.status).toBe(400);
   });
 });
+
+describe('CORS', () => {
+  it('answers only the configured origins, and none by default', async () => {
+    const preflight = (origin: string, url: string) =>
+      fetch(`${url}/trpc/user.me`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
+      });
+    const none = await preflight('https://app.example.com', server.url);
+    expect(none.headers.get('access-control-allow-origin')).toBeNull();
+
+    const allowing = await startServer(db.url, {
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+    });
+    try {
+      const allowed = await preflight('https://app.example.com', allowing.url);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+      const refused = await preflight('https://evil.example.com', allowing.url);
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await allowing.close();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('counts calls by procedure and code, statements, and the id runway', async () => {
+    await fetch(`${server.url}/trpc/user.me`); // UNAUTHORIZED
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^chat_trpc_calls_total\{procedure="user\.me",code="UNAUTHORIZED"\} 1$/m);
+    expect(text).toMatch(/^chat_db_statements_total \d+$/m);
+    expect(text).toMatch(/^chat_id_sequence_used_ratio\{table="messages"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+});

@@ -1,5 +1,6 @@
 // The HTTP host: fastify with tRPC at /trpc and the plain health endpoints beside it.
-import { createSendQueue, forkEntityManager, type ChatOrm } from '@chat/db';
+import { createSendQueue, forkEntityManager, sequenceUsage, type ChatOrm } from '@chat/db';
+import cors from '@fastify/cors';
 import type { TRPCError } from '@trpc/server';
 import { fastifyRequestHandler, type FastifyHandlerOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
@@ -70,6 +71,18 @@ export async function buildServer({
     }
     return reply.code(404).send({ statusCode: 404, error: 'not found' });
   });
+
+  if (env.CORS_ORIGINS.length > 0) {
+    // Exact origins from configuration only; credentials are bearer tokens, not cookies.
+    await app.register(cors, {
+      origin: env.CORS_ORIGINS,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'trpc-accept'],
+      maxAge: 600,
+    });
+  }
+
+  watchIdRunway(app, orm, env.ID_RUNWAY_WARN_RATIO);
 
   app.get('/healthz', () => ({ status: 'ok' }));
 
@@ -147,6 +160,35 @@ export async function buildServer({
   });
 
   return app;
+}
+
+/** Warns in the log, at start and every ten minutes, when an id sequence nears 2,147,483,647. */
+function watchIdRunway(app: FastifyInstance, orm: ChatOrm, warnAt: number): void {
+  const check = async () => {
+    for (const { table, lastId, used } of await sequenceUsage(forkEntityManager(orm))) {
+      if (used >= warnAt) {
+        app.log.warn(
+          { table, lastId, used },
+          `ids of ${table} are ${(used * 100).toFixed(1)}% used: plan the move to bigint`,
+        );
+      }
+    }
+  };
+  const run = () => {
+    check().catch((error: unknown) => {
+      app.log.warn({ err: error }, 'could not read the id sequences');
+    });
+  };
+  app.addHook('onReady', (done) => {
+    run();
+    done();
+  });
+  const timer = setInterval(run, 10 * 60_000);
+  timer.unref();
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(timer);
+    done();
+  });
 }
 
 /** One trivial query with a short deadline: a stuck pool must not hang the probe. */

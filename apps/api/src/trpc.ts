@@ -94,17 +94,25 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Runs a call, turning domain and database failures into the contract's codes and counting it. */
-async function measured<R extends { ok: boolean }>(
+async function measured<R extends { ok: true } | { ok: false; error: TRPCError }>(
   app: Services,
   path: string,
   call: () => Promise<R>,
 ): Promise<R> {
   const started = performance.now();
-  const result = await call();
-  const error = result.ok ? null : toTRPCError((result as unknown as { error: TRPCError }).error);
-  app.metrics.observeCall(path, error ? error.code : 'OK', (performance.now() - started) / 1_000);
-  if (error) throw error;
-  return result;
+  let error: TRPCError | null = null;
+  try {
+    const result = await call();
+    if (!result.ok) error = toTRPCError(result.error);
+    else return result;
+  } catch (cause) {
+    // Thrown before the procedure ran: authentication, the rate limit.
+    error =
+      cause instanceof TRPCError ? cause : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
+  } finally {
+    app.metrics.observeCall(path, error ? error.code : 'OK', (performance.now() - started) / 1_000);
+  }
+  throw error;
 }
 
 export const publicProcedure = t.procedure.use(({ ctx, path, next }) =>

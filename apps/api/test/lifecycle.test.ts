@@ -53,6 +53,18 @@ describe('with DATABASE_URL', () => {
     expect(api.output()).toContain('shutting down');
   });
 
+  it('warns in its log when an id sequence has used most of its 32-bit range', async () => {
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    await admin.query("select setval('conversations_id_seq', 1932735282)"); // 90%
+    await admin.end();
+    const api = spawnApi(await freePort(), { DATABASE_URL: db.url, AUTH_SECRET: TEST_SECRET });
+    await waitForStatus(api, '/readyz', 200);
+    expect(api.output()).toMatch(/ids of conversations are 90\.0% used/);
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+  });
+
   it('stops at start with a clear message when production has no AUTH_SECRET', async () => {
     const api = spawnApi(await freePort(), { DATABASE_URL: db.url, NODE_ENV: 'production' });
     expect(await api.exited).toBe(1);

@@ -28,3 +28,12 @@ export {
 export { createDatabase, dropDatabase, withDatabase, databaseName } from './admin.js';
 export * from './store/index.js';
 export { freePort } from './testing/ports.js';
+export {
+  checkIntegrity,
+  repairOrphans,
+  sequenceUsage,
+  type Finding,
+  type IntegrityReport,
+  type Repair,
+  type SequenceUsage,
+} from './integrity.js';
