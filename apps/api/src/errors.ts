@@ -26,6 +26,12 @@ export function toTRPCError(error: TRPCError): TRPCError {
         message: SERVICE_UNAVAILABLE_MESSAGE,
         cause,
       });
+    case 'connection-lost':
+      return new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: CONNECTION_LOST_MESSAGE,
+        cause,
+      });
     case 'unique-violation':
       return new TRPCError({ code: 'CONFLICT', message: 'a unique value is taken', cause });
     default:
