@@ -36,24 +36,29 @@ async function main(): Promise<void> {
   const running: Running = {};
 
   const stopping: { promise?: Promise<void> } = {};
+  // A stop waits for start-up to reach a safe point, so it tears down everything that started.
+  let startup: Promise<void> = Promise.resolve();
   const stop = (reason: string) =>
-    (stopping.promise ??= shutdown(running, env, logger, reason).then(
-      () => {
-        logger.info('stopped');
-        // A worker's channel to its primary would keep it alive: close it so the process ends.
-        if (cluster.isWorker) process.disconnect();
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exitCode = 1;
-      },
-    ));
+    (stopping.promise ??= startup
+      .catch(() => undefined)
+      .then(() => shutdown(running, env, logger, reason))
+      .then(
+        () => {
+          logger.info('stopped');
+          // A worker's channel to its primary would keep it alive: close it so the process ends.
+          if (cluster.isWorker) process.disconnect();
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exitCode = 1;
+        },
+      ));
   // A signal may arrive while starting: start-up checks this between its slow steps.
   const isStopping = () => stopping.promise !== undefined;
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
 
-  try {
+  const start = async () => {
     if (env.AUTH_SECRET && env.AUTH_SECRET.length < 32) {
       logger.warn('AUTH_SECRET is shorter than 32 characters: HS256 wants a 256-bit secret');
     }
@@ -69,7 +74,12 @@ async function main(): Promise<void> {
     }
     if (isStopping()) return;
     running.app = await buildServer({ env, orm: running.orm, logger });
+    if (isStopping()) return;
     await running.app.listen({ host: env.HOST, port: env.PORT });
+  };
+  startup = start();
+  try {
+    await startup;
   } catch (error) {
     // Whatever did start (an embedded database above all) is stopped before the process ends.
     process.stderr.write(

@@ -112,9 +112,18 @@ export function serveClusterMetrics(): void {
   cluster.on('message', (worker, message: Partial<MetricsReply>) => {
     if (message.type !== METRICS_REQUEST || message.id === undefined) return;
     const { id } = message;
+    // A worker may have gone while the primary gathered: never write to a closed channel.
+    const reply = (answer: Omit<MetricsReply, 'type' | 'id'>) => {
+      if (worker.isConnected())
+        worker.send({ type: METRICS_REQUEST, id, ...answer }, () => undefined);
+    };
     aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: METRICS_REQUEST, id, text }),
-      (error: unknown) => worker.send({ type: METRICS_REQUEST, id, error: String(error) }),
+      (text) => {
+        reply({ text });
+      },
+      (error: unknown) => {
+        reply({ error: String(error) });
+      },
     );
   });
 }

@@ -20,8 +20,11 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
   const workers = new Map<Worker, Promise<void>>();
   let stopping: Promise<void> | undefined;
 
+  // A stop waits for start-up to reach a safe point, so it tears down everything that started.
+  let startup: Promise<void> = Promise.resolve();
   const stop = (reason: string) =>
     (stopping ??= (async () => {
+      await startup.catch(() => undefined);
       logger.info({ reason, workers: workers.size }, 'shutting down: workers drain their calls');
       const force = setTimeout(() => {
         logger.error(
@@ -41,7 +44,7 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
 
-  try {
+  const start = async () => {
     database = await resolveDatabase(env, (message) => {
       logger.info(message);
     });
@@ -56,6 +59,10 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
       await orm.close();
     }
     await resolveKeySource(env); // makes the development secret once, before the workers read it
+  };
+  startup = start();
+  try {
+    await startup;
   } catch (error) {
     process.stderr.write(
       `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -63,6 +70,7 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
     await stop('start-up failed');
     process.exit(1);
   }
+  if (stopping || !database) return; // a signal came while starting: stop() has it in hand
 
   // Each worker takes its share of the per-user rate limit: connections are spread evenly.
   const workerEnv = {
@@ -95,8 +103,10 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
         void stop('a worker failed to start');
         return;
       }
-      logger.error({ worker: worker.id, code, signal }, 'a worker died; starting another');
-      fork();
+      logger.error({ worker: worker.id, code, signal }, 'a worker died; starting another in 1 s');
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, 1_000);
     });
   };
   serveClusterMetrics();

@@ -37,10 +37,14 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
 ): (req: TrpcRequest, reply: FastifyReply) => Promise<void> {
   const { router, maxBatchSize, createContext, onError, fallback } = options;
   const config = router._def._config as RootConfig<AnyRootTypes>;
-  const procedures = new Map<string, AnyProcedure | null>();
+  const procedures = new Map<string, AnyProcedure>();
+  // Only paths that name a procedure are remembered: a client cannot grow this with made-up ones.
   const procedureAt = async (path: string) => {
-    if (!procedures.has(path)) procedures.set(path, await getProcedureAtPath(router, path));
-    return procedures.get(path) ?? null;
+    const known = procedures.get(path);
+    if (known) return known;
+    const found = await getProcedureAtPath(router, path);
+    if (found) procedures.set(path, found);
+    return found;
   };
 
   return async (req, reply) => {
@@ -92,10 +96,16 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
   async function planCalls(req: TrpcRequest) {
     const method = req.method;
     if (method !== 'GET' && method !== 'POST') return null;
-    if (req.headers['trpc-accept'] !== undefined || req.headers.accept === 'text/event-stream')
+    // Streaming links (trpc-accept or accept: application/jsonl, server-sent events) are tRPC's.
+    if (req.headers['trpc-accept'] !== undefined) return null;
+    if (/application\/jsonl|text\/event-stream/i.test(req.headers.accept ?? '')) return null;
+    const contentType = req.headers['content-type'];
+    if (
+      method === 'POST' ? !isJson(contentType) : contentType !== undefined && !isJson(contentType)
+    ) {
       return null;
-    if (method === 'POST' && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
-      return null;
+    }
+    if (Array.isArray(req.query.batch) || Array.isArray(req.query.input)) return null;
 
     const batch = req.query.batch === '1';
     let pathText: string;
@@ -133,4 +143,8 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
     }
     return { batch, calls };
   }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return /^application\/json\s*(;|$)/i.test(contentType ?? '');
 }

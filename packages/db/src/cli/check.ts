@@ -19,7 +19,10 @@ await withConfiguredDatabase(async ({ url }) => {
   try {
     const em = forkEntityManager(orm);
     const before = await checkIntegrity(em);
-    print(before, values.repair ? 'before repair' : 'integrity (a dry run: --repair deletes orphans)');
+    print(
+      before,
+      values.repair ? 'before repair' : 'integrity (a dry run: --repair deletes orphans)',
+    );
     if (!values.repair || before.clean) {
       process.exitCode = before.clean ? 0 : 1;
       return;

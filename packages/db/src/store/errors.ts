@@ -25,6 +25,14 @@ export class ConflictError extends Error {
  * - `connection-lost`: the connection broke while the call ran; a commit may or may not have
  *   happened before it did.
  */
+/** Too many sends already wait for the database: refused at once rather than queued without bound. */
+export class SendQueueFullError extends Error {
+  override readonly name = 'SendQueueFullError';
+  constructor() {
+    super('too many sends are waiting for the database');
+  }
+}
+
 export type DatabaseFault = 'unavailable' | 'connection-lost' | 'unique-violation' | null;
 
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -35,6 +43,8 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '25P03', // idle_in_transaction_session_timeout: rolled back
   '08001', // sqlclient_unable_to_establish_sqlconnection
   '08004', // sqlserver_rejected_establishment_of_sqlconnection
+  '40P01', // deadlock_detected: rolled back
+  '40001', // serialization_failure: rolled back
 ]);
 const LOST_SQLSTATES = new Set([
   '57P01', // admin_shutdown
@@ -52,6 +62,7 @@ const LOST_MESSAGES = [
 
 /** Looks through an error (and the errors it wraps) for a database fault the caller can act on. */
 export function classifyDatabaseError(error: unknown): DatabaseFault {
+  if (error instanceof SendQueueFullError) return 'unavailable';
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
     const { code, sqlState } = current as Error & { code?: unknown; sqlState?: unknown };
     const state =

@@ -1,6 +1,7 @@
 export {
   ConflictError,
   NotFoundError,
+  SendQueueFullError,
   classifyDatabaseError,
   type DatabaseFault,
 } from './errors.js';

@@ -3,7 +3,7 @@
 // only after the statement that holds its row has committed; a row whose conversation is missing
 // or not the caller's fails only that caller. At low load a send runs alone, at once.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { classifyDatabaseError } from './errors.js';
+import { SendQueueFullError, classifyDatabaseError } from './errors.js';
 import type { Identity } from './identity.js';
 
 /** A stored message as the statement returns it (created_at already ISO-8601 in UTC). */
@@ -22,6 +22,8 @@ export interface SendQueueOptions {
   maxRows?: number;
   /** Characters of content per statement (bounds the statement's size). */
   maxChars?: number;
+  /** Sends allowed to wait; past that a send is refused at once (SERVICE_UNAVAILABLE). */
+  maxWaiting?: number;
 }
 
 export interface SendQueue {
@@ -54,6 +56,7 @@ export const SEND_MESSAGES_SQL = `with input as (
     from input i
     join conversations c on c.id = i.c
     join users u on u.id = c.user_id and u.username = i.u
+   order by c.id -- locks taken in id order, as user.delete takes them: no deadlock between the two
      for key share of c
 ), stored as (
   insert into messages (id, conversation_id, role, content)
@@ -75,6 +78,7 @@ export function createSendQueue({
   maxInFlight = 4,
   maxRows = 256,
   maxChars = 4_000_000,
+  maxWaiting = 20_000,
 }: SendQueueOptions): SendQueue {
   const waiting: Pending[] = [];
   let inFlight = 0;
@@ -134,10 +138,11 @@ export function createSendQueue({
       // The statement rolled back as a whole. If nothing of it can have committed, each send is
       // tried on its own, so only a send that fails by itself fails; a broken connection leaves
       // the outcome unknown, and every caller is told so rather than risking a second copy.
-      if (batch.length > 1 && classifyDatabaseError(error) !== 'connection-lost') {
-        await Promise.all(
-          batch.map((pending) => sendOne(fork(), pending).then(pending.resolve, pending.reject)),
-        );
+      // A timeout or an unreachable database is not about any one row: everyone is told to retry.
+      const fault = classifyDatabaseError(error);
+      if (batch.length > 1 && fault === null) {
+        for (const pending of batch)
+          await sendOne(fork(), pending).then(pending.resolve, pending.reject);
       } else {
         for (const pending of batch) pending.reject(error);
       }
@@ -146,6 +151,7 @@ export function createSendQueue({
 
   return {
     send(identity, conversationId, content) {
+      if (waiting.length >= maxWaiting) return Promise.reject(new SendQueueFullError());
       return new Promise((resolve, reject) => {
         waiting.push({ username: identity.username, conversationId, content, resolve, reject });
         pump();

@@ -77,7 +77,10 @@ export async function deleteUser(em: EntityManager, username: string): Promise<U
     );
     if (!user) return { conversations: 0, messages: 0 };
     // Lock every conversation: in-flight sends into them finish first, later ones find them gone.
-    await tx.execute('select id from conversations where user_id = ? for update', [user.id]);
+    // In id order, as coalesced sends take their locks: the two cannot deadlock.
+    await tx.execute('select id from conversations where user_id = ? order by id for update', [
+      user.id,
+    ]);
     const messages = await tx.execute<{ affectedRows: number }>(
       'delete from messages where conversation_id in (select id from conversations where user_id = ?)',
       [user.id],
