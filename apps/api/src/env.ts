@@ -38,6 +38,8 @@ export const envSchema = databaseEnvSchema
       .default(4 * 1_048_576),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6_000),
     RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(600),
+    /** Calls one user may have running at once (0: no bound). */
+    MAX_CONCURRENT_PER_USER: z.coerce.number().int().min(0).default(100),
     /** Coalesced sends: statements in flight at once, and rows per statement. */
     SEND_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(4),
     SEND_MAX_ROWS: z.coerce.number().int().min(1).max(10_000).default(256),

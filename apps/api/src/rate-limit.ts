@@ -35,3 +35,28 @@ export function createRateLimiter({
     },
   };
 }
+
+export interface ConcurrencyLimiter {
+  /** Takes a slot for `key`; false when it already has `max` calls running. */
+  enter(key: string): boolean;
+  leave(key: string): void;
+}
+
+/** A bound on calls running at once per user (each call of a batch takes a slot). */
+export function createConcurrencyLimiter(max: number): ConcurrencyLimiter {
+  if (max <= 0) return { enter: () => true, leave: () => undefined };
+  const running = new Map<string, number>();
+  return {
+    enter(key) {
+      const now = running.get(key) ?? 0;
+      if (now >= max) return false;
+      running.set(key, now + 1);
+      return true;
+    },
+    leave(key) {
+      const now = (running.get(key) ?? 1) - 1;
+      if (now <= 0) running.delete(key);
+      else running.set(key, now);
+    },
+  };
+}

@@ -17,7 +17,7 @@ import { forTheLog } from './errors.js';
 import { answerClientError, decodeBody, handleHttpError, trpcErrorBody } from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import { createFastTrpcHandler } from './trpc-http.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createConcurrencyLimiter, createRateLimiter } from './rate-limit.js';
 import { createAppRouter, type AppRouter } from './root.js';
 import { createContextFactory } from './trpc.js';
 
@@ -104,6 +104,7 @@ export async function buildServer({
       env,
       logger,
       metrics,
+      concurrency: createConcurrencyLimiter(env.MAX_CONCURRENT_PER_USER),
       limiter: createRateLimiter({
         perMinute: env.RATE_LIMIT_PER_MINUTE,
         burst: env.RATE_LIMIT_BURST,

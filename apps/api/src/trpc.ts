@@ -15,7 +15,7 @@ import { UnauthorizedError, type TokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
 import { KEYS_UNAVAILABLE_MESSAGE, toTRPCError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { ConcurrencyLimiter, RateLimiter } from './rate-limit.js';
 
 /** What the server shares with every call. */
 export interface Services {
@@ -23,6 +23,7 @@ export interface Services {
   env: Env;
   logger: FastifyBaseLogger;
   limiter: RateLimiter;
+  concurrency: ConcurrencyLimiter;
   metrics: Metrics;
   /** Concurrent message.send calls, coalesced into shared statements. */
   sends: SendQueue;
@@ -151,8 +152,18 @@ export const protectedProcedure = t.procedure.use(({ ctx, path, next }) =>
         message: 'rate limit reached; slow down and retry',
       });
     }
-    let em: EntityManager | undefined;
-    const db = () => (em ??= forkEntityManager(ctx.app.orm));
-    return next({ ctx: { identity, db } });
+    if (!ctx.app.concurrency.enter(identity.username)) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: 'too many calls at once; wait for some to finish',
+      });
+    }
+    try {
+      let em: EntityManager | undefined;
+      const db = () => (em ??= forkEntityManager(ctx.app.orm));
+      return await next({ ctx: { identity, db } });
+    } finally {
+      ctx.app.concurrency.leave(identity.username);
+    }
   }),
 );

@@ -145,6 +145,36 @@ describe('TOO_MANY_REQUESTS', () => {
   });
 });
 
+describe('TOO_MANY_REQUESTS, calls at once', () => {
+  it('bounds the calls one user has running at once (MAX_CONCURRENT_PER_USER)', async () => {
+    const bounded = await startServer(db.url, {
+      RATE_LIMIT_PER_MINUTE: '0',
+      MAX_CONCURRENT_PER_USER: '2',
+    });
+    try {
+      const token = await tokenFor('eager');
+      // One batch of five: its calls run together, so three find both slots taken.
+      const { body } = await rawCall(
+        bounded,
+        Array.from({ length: 5 }, () => 'user.me').join(','),
+        {
+          token,
+          query: '?batch=1',
+        },
+      );
+      const codes = (body as { result?: unknown; error?: { data: { code: string } } }[]).map(
+        (answer) => answer.error?.data.code ?? 'ok',
+      );
+      expect(codes.filter((code) => code === 'ok')).toHaveLength(2);
+      expect(codes.filter((code) => code === 'TOO_MANY_REQUESTS')).toHaveLength(3);
+      // Slots are given back: the next call passes.
+      expect(await codeOf((await clientFor(bounded, 'eager')).user.me.query())).toBe('ok');
+    } finally {
+      await bounded.close();
+    }
+  });
+});
+
 describe('SERVICE_UNAVAILABLE', () => {
   it('when the database cannot be reached: fast, retryable, no details', async () => {
     const nowhere = withDatabase(`postgres://postgres@127.0.0.1:${await freePort()}`, 'nothing');
