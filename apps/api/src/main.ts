@@ -2,17 +2,12 @@
 // HTTP; and stops it in the reverse order on SIGTERM or SIGINT, during start-up as well. With
 // API_WORKERS > 1 this process prepares the database and runs that many server processes.
 import cluster from 'node:cluster';
-import {
-  assertUtf8Database,
-  migrateToLatest,
-  resolveDatabase,
-  type ChatOrm,
-  type DatabaseTarget,
-} from '@chat/db';
+import { resolveDatabase, type ChatOrm, type DatabaseTarget } from '@chat/db';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createServerOrm } from './database.js';
 import { loadEnv, type Env } from './env.js';
+import { awaitStartup, prepareDatabase } from './lifecycle.js';
 import { runPrimary } from './primary.js';
 import { buildServer } from './server.js';
 
@@ -67,27 +62,14 @@ async function main(): Promise<void> {
     });
     if (isStopping()) return;
     running.orm = await createServerOrm(env, running.database.url);
-    await assertUtf8Database(running.orm);
-    if (env.MIGRATE_ON_START) {
-      const { applied } = await migrateToLatest(running.orm);
-      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    }
+    await prepareDatabase(env, running.orm, logger);
     if (isStopping()) return;
     running.app = await buildServer({ env, orm: running.orm, logger });
     if (isStopping()) return;
     await running.app.listen({ host: env.HOST, port: env.PORT });
   };
   startup = start();
-  try {
-    await startup;
-  } catch (error) {
-    // Whatever did start (an embedded database above all) is stopped before the process ends.
-    process.stderr.write(
-      `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    await stop('start-up failed');
-    process.exit(1);
-  }
+  await awaitStartup(startup, stop);
 }
 
 async function shutdown(

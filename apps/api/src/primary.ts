@@ -2,16 +2,12 @@
 // then runs the workers that serve; on SIGTERM or SIGINT it lets them drain, then stops the
 // database. A worker that dies is replaced.
 import cluster, { type Worker } from 'node:cluster';
-import {
-  assertUtf8Database,
-  migrateToLatest,
-  resolveDatabase,
-  type DatabaseTarget,
-} from '@chat/db';
+import { resolveDatabase, type DatabaseTarget } from '@chat/db';
 import type { Logger } from 'pino';
 import { resolveKeySource } from './auth/secret.js';
 import { createServerOrm } from './database.js';
 import type { Env } from './env.js';
+import { awaitStartup, prepareDatabase } from './lifecycle.js';
 import { serveClusterMetrics } from './metrics.js';
 
 export async function runPrimary(env: Env, logger: Logger): Promise<void> {
@@ -50,26 +46,14 @@ export async function runPrimary(env: Env, logger: Logger): Promise<void> {
     });
     const orm = await createServerOrm(env, database.url);
     try {
-      await assertUtf8Database(orm);
-      if (env.MIGRATE_ON_START) {
-        const { applied } = await migrateToLatest(orm);
-        if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-      }
+      await prepareDatabase(env, orm, logger);
     } finally {
       await orm.close();
     }
     await resolveKeySource(env); // makes the development secret once, before the workers read it
   };
   startup = start();
-  try {
-    await startup;
-  } catch (error) {
-    process.stderr.write(
-      `chat-api failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    await stop('start-up failed');
-    process.exit(1);
-  }
+  await awaitStartup(startup, stop);
   if (stopping || !database) return; // a signal came while starting: stop() has it in hand
 
   // Each worker takes its share of the per-user rate limit: connections are spread evenly.
