@@ -1,6 +1,15 @@
 // Prometheus metrics at GET /metrics: calls by procedure and code, their latency, the database
-// statements the pool runs, and the process's own figures (RSS, heap, event-loop lag).
-import { forkEntityManager, sequenceUsage, type ChatOrm } from '@chat/db';
+// statements the pool runs, the pool's and the send queue's usage, and the process's own figures
+// (RSS, heap, event-loop lag).
+import {
+  forkEntityManager,
+  poolUsage,
+  sequenceUsage,
+  type ChatOrm,
+  type SendQueue,
+  type SendQueueStats,
+  type SequenceUsage,
+} from '@chat/db';
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import {
@@ -28,7 +37,7 @@ interface MetricsReply {
   error?: string;
 }
 
-export function createMetrics(orm: ChatOrm): Metrics {
+export function createMetrics(orm: ChatOrm, sends: SendQueue): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -56,6 +65,7 @@ export function createMetrics(orm: ChatOrm): Metrics {
     .on('query', () => {
       statements.inc();
     });
+  const runway = createRunwayReader(orm);
   new Gauge({
     name: 'chat_id_sequence_used_ratio',
     help: "How much of each table's 32-bit id sequence is used (1: exhausted)",
@@ -64,10 +74,54 @@ export function createMetrics(orm: ChatOrm): Metrics {
     // 'max', not the default sum: every worker reads the same sequences.
     aggregator: 'max',
     async collect() {
-      for (const { table, used } of await sequenceUsage(forkEntityManager(orm)))
-        this.set({ table }, used);
+      for (const { table, used } of await runway.read()) this.set({ table }, used);
     },
   });
+
+  new Gauge({
+    name: 'chat_db_pool_connections',
+    help: 'Database connections by state: used (lent out), idle (open, free), max (the bound)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const usage = poolUsage(orm);
+      this.set({ state: 'used' }, usage.used);
+      this.set({ state: 'idle' }, usage.idle);
+      this.set({ state: 'max' }, usage.max);
+    },
+  });
+  new Gauge({
+    name: 'chat_db_pool_waiting',
+    help: 'Callers waiting for a database connection (past DB_ACQUIRE_TIMEOUT_MS they get 503)',
+    registers: [registry],
+    collect() {
+      this.set(poolUsage(orm).pendingAcquires);
+    },
+  });
+  // The send queue's own figures, read when scraped: two gauges of now, two running totals.
+  const queueFigures: [string, string, 'gauge' | 'counter', keyof SendQueueStats][] = [
+    [
+      'chat_send_queue_waiting',
+      'message.send calls waiting for a coalesced insert',
+      'gauge',
+      'waiting',
+    ],
+    ['chat_send_queue_in_flight', 'Coalesced insert statements running now', 'gauge', 'inFlight'],
+    ['chat_send_rows_total', 'Rows carried by coalesced inserts', 'counter', 'rows'],
+    ['chat_send_statements_total', 'Coalesced insert statements run', 'counter', 'statements'],
+  ];
+  for (const [name, help, kind, figure] of queueFigures) {
+    const Metric = kind === 'gauge' ? Gauge : Counter;
+    const metric: Gauge | Counter = new Metric({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        metric.reset();
+        metric.inc(sends.stats()[figure]);
+      },
+    });
+  }
 
   if (cluster.isWorker) {
     // Constructing one installs prom-client's answer to the primary's requests; ours is the registry.
@@ -81,6 +135,46 @@ export function createMetrics(orm: ChatOrm): Metrics {
     observeCall(procedure, code, seconds) {
       calls.inc({ procedure, code });
       duration.observe({ procedure }, seconds);
+    },
+  };
+}
+
+/** How long a sequence reading is reused, and how long a scrape waits for a fresh one. */
+const RUNWAY_MAX_AGE_MS = 30_000;
+const RUNWAY_WAIT_MS = 250;
+
+/**
+ * The id sequences' usage for the gauge, read at most every 30 s and never waited on for long: a
+ * scrape must answer while the pool is exhausted or the database is down, exactly when it matters.
+ * Until a reading arrives, the gauge reports the last one (none before the first).
+ */
+function createRunwayReader(orm: ChatOrm) {
+  let readings: SequenceUsage[] = [];
+  let readAt = 0;
+  let refreshing: Promise<void> | null = null;
+  const refresh = () =>
+    (refreshing ??= sequenceUsage(forkEntityManager(orm))
+      .then(
+        (fresh) => {
+          readings = fresh;
+          readAt = Date.now();
+        },
+        () => undefined, // the database's trouble shows in /readyz and the call metrics
+      )
+      .finally(() => {
+        refreshing = null;
+      }));
+  return {
+    async read(): Promise<SequenceUsage[]> {
+      if (Date.now() - readAt > RUNWAY_MAX_AGE_MS) {
+        let timer: NodeJS.Timeout | undefined;
+        const waited = new Promise<void>(
+          (resolve) => (timer = setTimeout(resolve, RUNWAY_WAIT_MS)),
+        );
+        await Promise.race([refresh(), waited]);
+        clearTimeout(timer);
+      }
+      return readings;
     },
   };
 }

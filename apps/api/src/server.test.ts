@@ -29,7 +29,7 @@ describe('plain HTTP beside tRPC', () => {
     expect(await response.json()).toEqual({ status: 'ready', database: true });
   });
 
-  it('GET /readyz answers 503 when the database does not', async () => {
+  it('GET /readyz answers 503 when the database does not, and /metrics still answers', async () => {
     const nowhere = withDatabase(`postgres://postgres@127.0.0.1:${await freePort()}`, 'nothing');
     const orm = await createOrm({ url: nowhere, connect: false });
     const env = parseEnv(envSchema, { NODE_ENV: 'test', DATABASE_URL: nowhere });
@@ -38,6 +38,9 @@ describe('plain HTTP beside tRPC', () => {
       const response = await app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(503);
       expect(response.json()).toEqual({ status: 'unavailable', database: false });
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(/^chat_db_pool_waiting \d+$/m);
     } finally {
       await app.close();
       await orm.close();
@@ -103,12 +106,17 @@ describe('CORS', () => {
 });
 
 describe('GET /metrics', () => {
-  it('counts calls by procedure and code, statements, and the id runway', async () => {
+  it('counts calls by procedure and code, statements, pool and send-queue usage, and the id runway', async () => {
     await fetch(`${server.url}/trpc/user.me`); // UNAUTHORIZED
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/^chat_trpc_calls_total\{procedure="user\.me",code="UNAUTHORIZED"\} 1$/m);
     expect(text).toMatch(/^chat_db_statements_total \d+$/m);
     expect(text).toMatch(/^chat_id_sequence_used_ratio\{table="messages"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^chat_db_pool_connections\{state="max"\} 10$/m);
+    expect(text).toMatch(/^chat_db_pool_connections\{state="used"\} \d+$/m);
+    expect(text).toMatch(/^chat_db_pool_waiting 0$/m);
+    expect(text).toMatch(/^chat_send_queue_waiting 0$/m);
+    expect(text).toMatch(/^chat_send_rows_total \d+$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 });

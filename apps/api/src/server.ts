@@ -93,7 +93,12 @@ export async function buildServer({
       .send({ status: ready ? 'ready' : 'unavailable', database: ready });
   });
 
-  const metrics = createMetrics(orm);
+  const sends = createSendQueue({
+    fork: () => forkEntityManager(orm),
+    maxInFlight: env.SEND_MAX_IN_FLIGHT,
+    maxRows: env.SEND_MAX_ROWS,
+  });
+  const metrics = createMetrics(orm, sends);
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.collect()),
   );
@@ -109,11 +114,7 @@ export async function buildServer({
         perMinute: env.RATE_LIMIT_PER_MINUTE,
         burst: env.RATE_LIMIT_BURST,
       }),
-      sends: createSendQueue({
-        fork: () => forkEntityManager(orm),
-        maxInFlight: env.SEND_MAX_IN_FLIGHT,
-        maxRows: env.SEND_MAX_ROWS,
-      }),
+      sends,
     },
     createTokenVerifier(await resolveKeySource(env)),
   );

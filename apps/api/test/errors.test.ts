@@ -213,7 +213,14 @@ describe('SERVICE_UNAVAILABLE', () => {
       const hog = tight.orm.em.fork().getConnection().execute('select pg_sleep(1.5)');
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = Date.now();
-      expect(await codeOf(client.user.me.query())).toBe('SERVICE_UNAVAILABLE');
+      const queued = codeOf(client.user.me.query());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // What an operator sees meanwhile: the one connection lent out, a caller waiting for it.
+      const metrics = await (await fetch(`${tight.url}/metrics`)).text();
+      expect(metrics).toMatch(/^chat_db_pool_connections\{state="used"\} 1$/m);
+      expect(metrics).toMatch(/^chat_db_pool_connections\{state="max"\} 1$/m);
+      expect(metrics).toMatch(/^chat_db_pool_waiting 1$/m);
+      expect(await queued).toBe('SERVICE_UNAVAILABLE');
       expect(Date.now() - started).toBeLessThan(1_400); // it gave up, it did not wait for the hog
       await hog;
       expect(await codeOf(client.user.me.query())).toBe('ok');

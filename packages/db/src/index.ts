@@ -5,11 +5,13 @@ export {
   defineDatabaseConfig,
   forkEntityManager,
   migrationsPath,
+  poolUsage,
   type ChatOrm,
   type ConnectionTimeouts,
   type DatabaseOptions,
   type EntityManager,
   type PoolSettings,
+  type PoolUsage,
 } from './orm.js';
 export { migrateToLatest, pendingMigrations, type MigrationResult } from './migrate.js';
 export {

@@ -111,6 +111,42 @@ export function forkEntityManager(orm: ChatOrm): EntityManager {
   return orm.em.fork({ clear: true, useContext: false });
 }
 
+/** The connection pool right now: what /metrics reports as pool usage. */
+export interface PoolUsage {
+  /** The configured upper bound. */
+  max: number;
+  /** Connections lent to a query or transaction. */
+  used: number;
+  /** Open connections waiting for work. */
+  idle: number;
+  /** Callers waiting for a connection. */
+  pendingAcquires: number;
+  /** Connections being opened. */
+  pendingCreates: number;
+}
+
+interface TarnPool {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
+}
+
+/** Reads knex's pool (tarn) under MikroORM; all zero before the pool exists. */
+export function poolUsage(orm: ChatOrm): PoolUsage {
+  const client = orm.em.getConnection().getKnex().client as { pool?: TarnPool | null };
+  const pool = client.pool;
+  if (!pool) return { max: 0, used: 0, idle: 0, pendingAcquires: 0, pendingCreates: 0 };
+  return {
+    max: pool.max,
+    used: pool.numUsed(),
+    idle: pool.numFree(),
+    pendingAcquires: pool.numPendingAcquires(),
+    pendingCreates: pool.numPendingCreates(),
+  };
+}
+
 /**
  * Refuses a database that cannot store every string the api accepts: anything but UTF-8 would
  * turn an emoji into an error (or a "?") instead of storing it as sent.

@@ -30,5 +30,6 @@ export {
   SEND_ONE_SQL,
   type SendQueue,
   type SendQueueOptions,
+  type SendQueueStats,
   type SentRow,
 } from './send-queue.js';

@@ -29,8 +29,19 @@ export interface SendQueueOptions {
 export interface SendQueue {
   /** Resolves with the stored row, or null when the conversation is missing or not the caller's. */
   send(identity: Identity, conversationId: number, content: string): Promise<SentRow | null>;
-  /** Statements run so far and rows they carried: what coalescing bought. */
-  stats(): { statements: number; rows: number };
+  /** Statements run so far and rows they carried (what coalescing bought), and the queue now. */
+  stats(): SendQueueStats;
+}
+
+export interface SendQueueStats {
+  /** Statements run so far. */
+  statements: number;
+  /** Rows those statements carried. */
+  rows: number;
+  /** Sends waiting for a statement now. */
+  waiting: number;
+  /** Statements running now. */
+  inFlight: number;
 }
 
 interface Pending {
@@ -157,7 +168,7 @@ export function createSendQueue({
         pump();
       });
     },
-    stats: () => ({ statements, rows }),
+    stats: () => ({ statements, rows, waiting: waiting.length, inFlight }),
   };
 }
 
