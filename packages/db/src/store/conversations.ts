@@ -48,26 +48,41 @@ export async function getConversation(
   return em.map(Conversation, row);
 }
 
-/**
- * Newest first, walking the `(user_id, id)` index from the cursor. The owner is matched as a
- * one-value range so that only that index gives the order (see historyStatement).
- */
 export async function listConversations(
   em: EntityManager,
   identity: Identity,
-  { cursor, limit }: { cursor: number | null; limit: number },
+  query: ConversationPageQuery,
 ): Promise<Page<IConversation>> {
-  const rows = await em.execute<Row[]>(
-    `select * from conversations
-      where user_id >= ${OWNER} and user_id <= ${OWNER} ${cursor === null ? '' : 'and id < ?'}
-      order by user_id desc, id desc limit ?`,
-    [identity.username, identity.username, ...(cursor === null ? [] : [cursor]), limit + 1],
-  );
+  const { sql, params } = conversationPageStatement(identity, query);
+  const rows = await em.execute<Row[]>(sql, params);
   if (rows.length === 0) await ensureUser(em, identity); // perhaps a first call: make its row
   return page(
     rows.map((row) => em.map(Conversation, row)),
-    limit,
+    query.limit,
   );
+}
+
+export interface ConversationPageQuery {
+  cursor: number | null;
+  limit: number;
+}
+
+/**
+ * A page of the caller's conversations, newest first, walking the `(user_id, id)` index from the
+ * cursor. The owner is matched as a range so that only that index gives the order, and the cursor
+ * is a row comparison that starts the walk (see historyStatement).
+ */
+export function conversationPageStatement(
+  identity: Identity,
+  { cursor, limit }: ConversationPageQuery,
+): { sql: string; params: (string | number)[] } {
+  const near = cursor === null ? `user_id <= ${OWNER}` : `(user_id, id) < (${OWNER}, ?)`;
+  return {
+    sql: `select * from conversations
+      where user_id >= ${OWNER} and ${near}
+      order by user_id desc, id desc limit ?`,
+    params: [identity.username, identity.username, ...(cursor === null ? [] : [cursor]), limit + 1],
+  };
 }
 
 export async function renameConversation(

@@ -13,6 +13,8 @@ export {
   listConversations,
   renameConversation,
   deleteConversation,
+  conversationPageStatement,
+  type ConversationPageQuery,
   notFound,
   type Page,
 } from './conversations.js';

@@ -63,36 +63,44 @@ export async function listHistory(
  * uncorrelated EXISTS (evaluated once, gating the scan), and the page is a straight walk of the
  * `(conversation_id, id)` index from the cursor, already in order: the same cost at any depth.
  *
- * The conversation is matched as a one-value range (`>= x and <= x`) rather than `= x`. With `=`,
- * PostgreSQL treats the column as a constant and may walk the primary key backwards, filtering
- * for the conversation: fast while the conversation's rows are the table's newest, slow (hundreds
- * of ms, measured) once other conversations have written since. A range keeps the column in the
- * sort order, which only the composite index provides.
+ * The conversation is matched as a range (`>= x and <= x`, or one end and the cursor) rather
+ * than `= x`. With `=`, PostgreSQL treats the column as a constant and may walk the primary key
+ * backwards, filtering for the conversation: fast while the conversation's rows are the table's
+ * newest, slow (hundreds of ms, measured) once other conversations have written since. A range
+ * keeps the column in the sort order, which only the composite index provides.
  */
 export function historyStatement(
   identity: Identity,
   { conversationId, cursor, limit, order }: HistoryQuery,
 ): { sql: string; params: (string | number)[] } {
-  const direction = order === 'asc' ? 'asc' : 'desc';
-  // The cursor as a row comparison on the index's two columns: an index condition only the
-  // composite index can serve (a bare `id < ?` would invite a walk of the primary key).
-  const after =
-    cursor === null ? '' : `and (m.conversation_id, m.id) ${order === 'asc' ? '>' : '<'} (?, ?)`;
+  const asc = order === 'asc';
+  const direction = asc ? 'asc' : 'desc';
+  // The walk's far end is always the conversation's own bound. Its near end is the conversation's
+  // other bound on the first page, and the cursor after that, as a row comparison on the index's
+  // two columns: an index condition only the composite index can serve (a bare `id < ?` would
+  // invite a walk of the primary key). The cursor replaces the conversation's bound rather than
+  // joining it: given both, PostgreSQL 18 starts the walk at the conversation's end and filters
+  // its way down to the cursor (a million rows for the oldest page, measured), where 15 starts at
+  // the cursor.
+  const farEnd = asc ? '<=' : '>=';
+  const nearEnd = cursor === null ? (asc ? '>=' : '<=') : asc ? '>' : '<';
+  const near =
+    cursor === null
+      ? `m.conversation_id ${nearEnd} ?`
+      : `(m.conversation_id, m.id) ${nearEnd} (?, ?)`;
   return {
     sql: `select m.id, m.conversation_id, m.role, m.content, m.created_at
        from messages m
-      where m.conversation_id >= ? and m.conversation_id <= ?
+      where m.conversation_id ${farEnd} ? and ${near}
         and exists (select 1 from conversations c
                      where c.id = ? and c.user_id = (select u.id from users u where u.username = ?))
-        ${after}
       order by m.conversation_id ${direction}, m.id ${direction}
       limit ?`,
     params: [
       conversationId,
-      conversationId,
+      ...(cursor === null ? [conversationId] : [conversationId, cursor]),
       conversationId,
       identity.username,
-      ...(cursor === null ? [] : [conversationId, cursor]),
       limit + 1,
     ],
   };
