@@ -147,74 +147,79 @@ async function dbCheck(): Promise<{ code: number | null; stdout: string; stderr:
 }
 
 describe(`a ${String(SOAK_SECONDS)} s soak of every write racing every delete`, () => {
-  it('balances the books exactly, and db:check finds zero orphans', async () => {
-    const ledger: Ledger = {
-      sent: new Map(),
-      created: 0,
-      erasedConversations: 0,
-      erasedMessages: 0,
-      outcomes: new Map(),
-    };
-    const usernames = Array.from({ length: USERS }, (_, i) => `soak-${String(i)}`);
-    const callers = await Promise.all(
-      Array.from({ length: CALLERS }, async (_, i) => {
-        const username = usernames[i % USERS] ?? 'soak-0';
-        // Half the callers batch (their bursts share an HTTP request), half send one per request.
-        return { username, client: await clientFor(server, username, { batch: i % 2 === 0 }) };
-      }),
-    );
-    const deadline = Date.now() + SOAK_SECONDS * 1_000;
-    await Promise.all(
-      callers.map(({ username, client }) => caller(username, client, ledger, deadline)),
-    );
-
-    // Messages: every acknowledged send is stored, or was erased (and counted) by a delete.
-    const acknowledged = [...ledger.sent.values()].reduce((sum, n) => sum + n, 0);
-    const stored = await countOf(server, 'select count(*) from messages');
-    expect(stored + ledger.erasedMessages).toBe(acknowledged);
-    // ... and each conversation still here holds exactly the sends acknowledged into it.
-    const rows = await server.orm.em
-      .fork()
-      .getConnection()
-      .execute<{ conversation_id: number; n: number }[]>(
-        'select conversation_id, count(*)::int as n from messages group by conversation_id',
+  // The soak itself, then the counting and db:check.
+  it(
+    'balances the books exactly, and db:check finds zero orphans',
+    { timeout: (SOAK_SECONDS + 60) * 1_000 },
+    async () => {
+      const ledger: Ledger = {
+        sent: new Map(),
+        created: 0,
+        erasedConversations: 0,
+        erasedMessages: 0,
+        outcomes: new Map(),
+      };
+      const usernames = Array.from({ length: USERS }, (_, i) => `soak-${String(i)}`);
+      const callers = await Promise.all(
+        Array.from({ length: CALLERS }, async (_, i) => {
+          const username = usernames[i % USERS] ?? 'soak-0';
+          // Half the callers batch (their bursts share an HTTP request), half send one per request.
+          return { username, client: await clientFor(server, username, { batch: i % 2 === 0 }) };
+        }),
       );
-    for (const { conversation_id, n } of rows)
-      expect(n, `conversation ${String(conversation_id)}`).toBe(ledger.sent.get(conversation_id));
-    // Conversations: every acknowledged create is here, or was counted by a delete.
-    const conversations = await countOf(server, 'select count(*) from conversations');
-    expect(conversations + ledger.erasedConversations).toBe(ledger.created);
+      const deadline = Date.now() + SOAK_SECONDS * 1_000;
+      await Promise.all(
+        callers.map(({ username, client }) => caller(username, client, ledger, deadline)),
+      );
 
-    // The race was real: sends lost to deletes, deletes of both kinds, and plenty of traffic.
-    expect(ledger.outcomes.get('send NOT_FOUND') ?? 0).toBeGreaterThan(0);
-    expect(ledger.outcomes.get('delete conversation ok') ?? 0).toBeGreaterThan(0);
-    expect(ledger.outcomes.get('delete user ok') ?? 0).toBeGreaterThan(0);
-    expect(acknowledged).toBeGreaterThan(1_000);
+      // Messages: every acknowledged send is stored, or was erased (and counted) by a delete.
+      const acknowledged = [...ledger.sent.values()].reduce((sum, n) => sum + n, 0);
+      const stored = await countOf(server, 'select count(*) from messages');
+      expect(stored + ledger.erasedMessages).toBe(acknowledged);
+      // ... and each conversation still here holds exactly the sends acknowledged into it.
+      const rows = await server.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ conversation_id: number; n: number }[]>(
+          'select conversation_id, count(*)::int as n from messages group by conversation_id',
+        );
+      for (const { conversation_id, n } of rows)
+        expect(n, `conversation ${String(conversation_id)}`).toBe(ledger.sent.get(conversation_id));
+      // Conversations: every acknowledged create is here, or was counted by a delete.
+      const conversations = await countOf(server, 'select count(*) from conversations');
+      expect(conversations + ledger.erasedConversations).toBe(ledger.created);
 
-    const check = await dbCheck();
-    expect(check.code, check.stderr).toBe(0);
-    const report = JSON.parse(check.stdout) as {
-      clean: boolean;
-      findings: { problem: string; count: number }[];
-    };
-    expect(report.clean).toBe(true);
-    expect(report.findings.length).toBeGreaterThan(0);
-    for (const finding of report.findings) expect(finding.count, finding.problem).toBe(0);
+      // The race was real: sends lost to deletes, deletes of both kinds, and plenty of traffic.
+      expect(ledger.outcomes.get('send NOT_FOUND') ?? 0).toBeGreaterThan(0);
+      expect(ledger.outcomes.get('delete conversation ok') ?? 0).toBeGreaterThan(0);
+      expect(ledger.outcomes.get('delete user ok') ?? 0).toBeGreaterThan(0);
+      expect(acknowledged).toBeGreaterThan(1_000);
 
-    // The figures docs/operations.md reports for a soak run.
-    process.stdout.write(
-      `${JSON.stringify({
-        soakSeconds: SOAK_SECONDS,
-        callers: CALLERS,
-        users: USERS,
-        acknowledgedSends: acknowledged,
-        stored,
-        erasedMessages: ledger.erasedMessages,
-        conversationsCreated: ledger.created,
-        conversationsErased: ledger.erasedConversations,
-        outcomes: Object.fromEntries([...ledger.outcomes].sort()),
-        orphans: report.findings.reduce((sum, f) => sum + f.count, 0),
-      })}\n`,
-    );
-  });
+      const check = await dbCheck();
+      expect(check.code, check.stderr).toBe(0);
+      const report = JSON.parse(check.stdout) as {
+        clean: boolean;
+        findings: { problem: string; count: number }[];
+      };
+      expect(report.clean).toBe(true);
+      expect(report.findings.length).toBeGreaterThan(0);
+      for (const finding of report.findings) expect(finding.count, finding.problem).toBe(0);
+
+      // The figures docs/operations.md reports for a soak run.
+      process.stdout.write(
+        `${JSON.stringify({
+          soakSeconds: SOAK_SECONDS,
+          callers: CALLERS,
+          users: USERS,
+          acknowledgedSends: acknowledged,
+          stored,
+          erasedMessages: ledger.erasedMessages,
+          conversationsCreated: ledger.created,
+          conversationsErased: ledger.erasedConversations,
+          outcomes: Object.fromEntries([...ledger.outcomes].sort()),
+          orphans: report.findings.reduce((sum, f) => sum + f.count, 0),
+        })}\n`,
+      );
+    },
+  );
 });
