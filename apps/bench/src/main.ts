@@ -14,6 +14,7 @@ import {
 } from '@chat/db';
 import { SignJWT } from 'jose';
 import pg from 'pg';
+import { cpuDuring, postmasterOf, type CpuRoles } from './cpu.js';
 import {
   BENCH_DATABASE,
   benchUsername,
@@ -26,7 +27,7 @@ import { runLoad, type LoadResult, type RequestSpec } from './load.js';
 import { pgbenchAvailable, runPgbench } from './pgbench.js';
 import { rssMiB, startProcess, type ServerProcess } from './processes.js';
 import { renderTable, writeReport } from './report.js';
-import type { BenchResults, ReadLine, Target, ThroughputLine } from './results.js';
+import type { BenchResults, CpuSplit, ReadLine, Target, ThroughputLine } from './results.js';
 import { numbered } from './sql.js';
 
 const { values: flags } = parseArgs({
@@ -83,6 +84,7 @@ const settings = {
   quick,
 };
 
+const cores = cpus().length;
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const outDir = flags.out ?? join(repoRoot, 'bench', 'results');
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
@@ -119,6 +121,17 @@ async function main(): Promise<void> {
       Array.from({ length: settings.users }, (_, i) => token(benchUsername(i + 1))),
     );
 
+    // The bench's own cluster, so another PostgreSQL on the machine counts as "other".
+    const cpuRoles: CpuRoles = {
+      benchPid: process.pid,
+      postmasterPid: await findPostmaster(fixtures.url),
+    };
+    log(
+      cpuRoles.postmasterPid === undefined
+        ? 'cpu: postmaster not visible in /proc: every process named postgres counts as PostgreSQL'
+        : `cpu: PostgreSQL is postmaster ${cpuRoles.postmasterPid} and its children`,
+    );
+
     const throughput: ThroughputLine[] = [];
     const wants = (id: ThroughputLine['id']) => flags.only === undefined || flags.only === id;
     const execArgv = flags.profile
@@ -145,6 +158,7 @@ async function main(): Promise<void> {
           'bare fastify + pg (no tRPC, ORM, zod)',
           fixtures,
           bare.origin,
+          { ...cpuRoles, serverPid: bare.child.pid },
           1,
           (i) => ({
             method: 'POST',
@@ -181,6 +195,7 @@ async function main(): Promise<void> {
           'api: message.send, one call per request',
           fixtures,
           api.origin,
+          { ...cpuRoles, serverPid: api.child.pid },
           1,
           (i) => ({
             method: 'POST',
@@ -204,6 +219,7 @@ async function main(): Promise<void> {
           `api: message.send, ${batch} calls per batch`,
           fixtures,
           api.origin,
+          { ...cpuRoles, serverPid: api.child.pid },
           batch,
           (i) => ({
             method: 'POST',
@@ -224,7 +240,7 @@ async function main(): Promise<void> {
     if (flags.only !== undefined) {
       for (const line of throughput) {
         process.stdout.write(
-          `${line.label}: ${Math.round(line.messagesPerSecond).toLocaleString('en-US')} msg/s, p99 ${line.latency?.p99 ?? '-'} ms\n`,
+          `${line.label}: ${Math.round(line.messagesPerSecond).toLocaleString('en-US')} msg/s, p99 ${line.latency?.p99 ?? '-'} ms${cpuText(line.cpu)}\n`,
         );
       }
       process.stdout.write(`statements per send: ${statementsPerSend.toFixed(3)}\n`);
@@ -253,7 +269,7 @@ async function main(): Promise<void> {
       startedAt,
       finishedAt: new Date().toISOString(),
       machine: {
-        cpus: cpus().length,
+        cpus: cores,
         cpuModel: cpus()[0]?.model ?? 'unknown',
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
@@ -295,24 +311,35 @@ async function main(): Promise<void> {
         content: CONTENT,
       });
       const rounds: number[] = [];
+      const splits: (CpuSplit | null)[] = [];
       let acknowledged = 0;
       let stored = 0;
       let errors = 0;
       for (let round = 1; round <= settings.rounds; round++) {
         const before = await countMessages(f.url);
-        const run = await runPgbench(f.url, {
-          users: f.users,
-          connections: settings.connections,
-          seconds: settings.durationSeconds,
-          content: CONTENT,
-        });
+        const { result: run, cpu } = await cpuDuring(
+          () =>
+            runPgbench(f.url, {
+              users: f.users,
+              connections: settings.connections,
+              seconds: settings.durationSeconds,
+              content: CONTENT,
+            }),
+          settings.durationSeconds * 1_000,
+          cpuRoles,
+          cores,
+        );
         stored += (await countMessages(f.url)) - before;
         acknowledged += run.transactions;
         errors += run.failed;
         rounds.push(run.tps);
-        log(`pgbench round ${round}: ${Math.round(run.tps).toLocaleString('en-US')} tps`);
+        splits.push(cpu);
+        log(
+          `pgbench round ${round}: ${Math.round(run.tps).toLocaleString('en-US')} tps${cpuText(cpu)}`,
+        );
       }
       const tps = median(rounds);
+      const cpu = splits[rounds.indexOf(tps)];
       return {
         id: 'pgbench',
         label: 'pgbench: the send statement, 1 row per transaction',
@@ -322,6 +349,7 @@ async function main(): Promise<void> {
         acknowledged,
         stored,
         errors,
+        ...(cpu ? { cpu } : {}),
       };
     }
   } finally {
@@ -351,12 +379,16 @@ async function token(username: string): Promise<string> {
     .sign(new TextEncoder().encode(SECRET));
 }
 
-/** A write line: warm-up, then rounds; each round's acknowledged calls checked against new rows. */
+/**
+ * A write line: warm-up, then rounds; each round's acknowledged calls checked against new rows, and
+ * where the CPU went in its steady middle (the median round's split is kept, like its latency).
+ */
 async function measureWrites(
   id: ThroughputLine['id'],
   label: string,
   fixtures: Fixtures,
   origin: string,
+  roles: CpuRoles,
   callsPerRequest: number,
   request: (i: number) => RequestSpec,
 ): Promise<ThroughputLine> {
@@ -374,28 +406,33 @@ async function measureWrites(
   }
   const rounds: number[] = [];
   const results: LoadResult[] = [];
+  const splits: (CpuSplit | null)[] = [];
   let acknowledged = 0;
   let stored = 0;
   for (let round = 1; round <= settings.rounds; round++) {
     const before = await countMessages(fixtures.url);
-    const result = await runLoad({
-      origin,
-      connections: settings.connections,
-      durationMs: settings.durationSeconds * 1_000,
-      requests,
-      count,
-    });
+    const durationMs = settings.durationSeconds * 1_000;
+    const { result, cpu } = await cpuDuring(
+      () => runLoad({ origin, connections: settings.connections, durationMs, requests, count }),
+      durationMs,
+      roles,
+      cores,
+    );
     stored += (await countMessages(fixtures.url)) - before;
     acknowledged += result.okCalls;
     results.push(result);
+    splits.push(cpu);
     const perSecond = result.okCalls / (result.elapsedMs / 1_000);
     rounds.push(perSecond);
     log(
-      `${id} round ${round}: ${Math.round(perSecond).toLocaleString('en-US')} msg/s, p99 ${result.latency.p99} ms`,
+      `${id} round ${round}: ${Math.round(perSecond).toLocaleString('en-US')} msg/s, p99 ${result.latency.p99} ms${cpuText(cpu)}`,
     );
   }
-  const middle = results[rounds.indexOf(median(rounds))] ?? results[0];
+  const middleIndex = rounds.indexOf(median(rounds));
+  const middle = results[middleIndex] ?? results[0];
   if (!middle) throw new Error('no rounds');
+  const cpu = splits[middleIndex];
+  const serverCpuMsPerMessage = cpu ? (cpu.server / median(rounds)) * 1_000 : Number.NaN;
   return {
     id,
     label,
@@ -406,7 +443,33 @@ async function measureWrites(
     acknowledged,
     stored,
     errors: results.reduce((sum, r) => sum + r.errors + r.failedCalls, 0),
+    ...(cpu ? { cpu } : {}),
+    ...(Number.isFinite(serverCpuMsPerMessage)
+      ? { serverCpuMsPerMessage: Math.round(serverCpuMsPerMessage * 10_000) / 10_000 }
+      : {}),
   };
+}
+
+/** The postmaster of the bench's cluster when it runs on this machine: a backend's parent. */
+async function findPostmaster(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    // Read /proc while connected: the backend exits with the connection.
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    return await postmasterOf(rows[0]?.pid ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+function cpuText(cpu: CpuSplit | null | undefined): string {
+  if (!cpu) return '';
+  const two = (value: number) => value.toFixed(2);
+  return (
+    `, cores: server ${two(cpu.server)}, postgres ${two(cpu.postgres)}, ` +
+    `load ${two(cpu.load)}, other ${two(cpu.other)}, idle ${two(cpu.idle)}`
+  );
 }
 
 async function measureReads(origin: string, fixtures: Fixtures): Promise<ReadLine[]> {

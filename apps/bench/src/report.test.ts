@@ -55,6 +55,8 @@ function fakeResults(): BenchResults {
         acknowledged: 259_302,
         stored: 259_302,
         errors: 0,
+        cpu: { server: 1.2, postgres: 0.45, load: 0.25, other: 0.1, idle: 6 },
+        serverCpuMsPerMessage: 0.2777,
       },
       {
         id: 'pgbench',
@@ -65,6 +67,7 @@ function fakeResults(): BenchResults {
         acknowledged: 740_736,
         stored: 740_736,
         errors: 0,
+        cpu: { server: 0, postgres: 1.1, load: 0.45, other: 0.2, idle: 6.25 },
       },
       {
         id: 'bare-fastify',
@@ -87,6 +90,8 @@ function fakeResults(): BenchResults {
         acknowledged: 525_924,
         stored: 525_920,
         errors: 4,
+        cpu: { server: 1.5, postgres: 0.3, load: 0.1, other: 0.1, idle: 6 },
+        serverCpuMsPerMessage: 0.1711,
       },
     ],
     reads: [
@@ -161,6 +166,16 @@ function fakeResults(): BenchResults {
 }
 
 /** Checks that every opened tag is closed in order; returns the tag names seen. */
+/** The fixture without any CPU split, as a run without /proc writes it. */
+function withoutCpu(results: BenchResults): BenchResults {
+  return {
+    ...results,
+    throughput: results.throughput.map(
+      ({ cpu: _cpu, serverCpuMsPerMessage: _perMessage, ...line }) => line,
+    ),
+  };
+}
+
 function checkBalanced(xmlText: string): Map<string, number> {
   const stack: string[] = [];
   const seen = new Map<string, number>();
@@ -219,6 +234,25 @@ describe('renderTable', () => {
       expect(row.charAt(columnEnd - 1)).toMatch(/\d/);
       expect(row.charAt(columnEnd)).toBe(' ');
     }
+  });
+
+  it('has a CPU table: cores per party, and server CPU per 1,000 messages', () => {
+    const rows = table.split('\n');
+    const start = rows.findIndex((row) => row.startsWith('CPU during the runs'));
+    expect(rows[start]).toContain('the machine has 8 cores');
+    expect(rows[start + 1]).toMatch(
+      /^line\s+server\s+PostgreSQL\s+load generator\s+other\s+idle\s+server ms \/ 1,000 msgs$/,
+    );
+    const cpuRows = rows.slice(start + 3, start + 6);
+    expect(cpuRows[0]).toMatch(/^pgbench INSERT\s+0\.00\s+1\.10\s+0\.45\s+0\.20\s+6\.25\s+—$/);
+    expect(cpuRows[1]).toMatch(/^api message\.send\s+1\.20\s+0\.45\s+0\.25\s+0\.10\s+6\.00\s+278$/);
+    expect(cpuRows[2]).toMatch(/^api message\.send, batched ×10\s+1\.50(\s+[\d.]+){4}\s+171$/);
+    // bare fastify has no split: it is left out of the CPU table.
+    expect(rows[start + 6]).toBe('');
+  });
+
+  it('leaves the CPU table out when no line has a split', () => {
+    expect(renderTable(withoutCpu(fakeResults()))).not.toContain('CPU during the runs');
   });
 
   it('lists memory, statements per send and each target with PASS or FAIL', () => {
@@ -339,6 +373,22 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('bare fastify + pg &lt;&amp;&gt; "raw"');
     expect(markdown).toContain('**525,924 / 525,920 (MISMATCH)**');
     expect(markdown).toContain('| history, deep page | 2.31 |');
+  });
+
+  it('has a CPU section before the reads, with the number of cores', () => {
+    const section = markdown.slice(
+      markdown.indexOf('## CPU during the runs'),
+      markdown.indexOf('## Reads'),
+    );
+    expect(section).toMatch(/^## CPU during the runs\n\n.*the machine has 8 cores\.\n/);
+    expect(section).toContain(
+      '| Line | server | PostgreSQL | load generator | other | idle | server ms / 1,000 msgs |',
+    );
+    expect(section).toContain('| pgbench INSERT | 0.00 | 1.10 | 0.45 | 0.20 | 6.25 | — |');
+    expect(section).toContain('| api message.send | 1.20 | 0.45 | 0.25 | 0.10 | 6.00 | 278 |');
+    expect(section).toContain('| api message.send, batched ×10 | 1.50 | 0.30 |');
+    expect(section).not.toContain('bare fastify');
+    expect(renderMarkdown(withoutCpu(fakeResults()), 'x.svg')).not.toContain('## CPU');
   });
 
   it('has the plan in a fenced block and says it has no Sort and no Seq Scan', () => {

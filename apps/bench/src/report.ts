@@ -88,6 +88,40 @@ function ackText(line: ThroughputLine): string {
   return line.acknowledged === line.stored ? text : `${text} (MISMATCH)`;
 }
 
+/** The lines with a CPU split (none when the run had no /proc), in report order. */
+function cpuLines(results: BenchResults): ThroughputLine[] {
+  return orderedLines(results).filter((line) => line.cpu !== undefined);
+}
+
+const cpuHeaders = [
+  'line',
+  'server',
+  'PostgreSQL',
+  'load generator',
+  'other',
+  'idle',
+  'server ms / 1,000 msgs',
+];
+const cpuAligns: Align[] = ['left', 'right', 'right', 'right', 'right', 'right', 'right'];
+
+/** Cores per party (two decimals) and the server's CPU time per 1,000 messages stored. */
+function cpuCells(line: ThroughputLine): string[] {
+  const { cpu } = line;
+  const cores = (value: number | undefined) => (value === undefined ? '—' : fixed(value, 2));
+  return [
+    cores(cpu?.server),
+    cores(cpu?.postgres),
+    cores(cpu?.load),
+    cores(cpu?.other),
+    cores(cpu?.idle),
+    line.serverCpuMsPerMessage === undefined ? '—' : ms(line.serverCpuMsPerMessage * 1_000),
+  ];
+}
+
+function coresText(cpus: number): string {
+  return `${count(cpus)} ${cpus === 1 ? 'core' : 'cores'}`;
+}
+
 function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
@@ -181,6 +215,19 @@ export function renderTable(results: BenchResults): string {
           ackText(line),
           count(line.errors),
         ]),
+      ),
+    );
+  }
+
+  const withCpu = cpuLines(results);
+  if (withCpu.length > 0) {
+    sections.push(
+      '',
+      `CPU during the runs (cores used; the machine has ${coresText(results.machine.cpus)}; 20% to 80% of the median round)`,
+      alignTable(
+        cpuHeaders,
+        cpuAligns,
+        withCpu.map((line) => [line.label, ...cpuCells(line)]),
       ),
     );
   }
@@ -572,6 +619,23 @@ export function renderMarkdown(results: BenchResults, svgFileName: string): stri
       mismatched.length === 0
         ? 'Every acknowledged send appeared as a stored row.'
         : `Acknowledged and stored counts differ for: ${mismatched.map((line) => cell(line.label)).join(', ')}.`,
+      '',
+    );
+  }
+
+  const withCpu = cpuLines(results);
+  if (withCpu.length > 0) {
+    out.push(
+      '## CPU during the runs',
+      '',
+      `Cores used by the server under test, PostgreSQL, the load generator and everything else while each write line ran ` +
+        `(from /proc, between 20% and 80% of the median round); the machine has ${coresText(machine.cpus)}.`,
+      '',
+      markdownTable(
+        cpuHeaders.map((header, column) => (column === 0 ? 'Line' : header)),
+        cpuAligns,
+        withCpu.map((line) => [cell(line.label), ...cpuCells(line)]),
+      ),
       '',
     );
   }

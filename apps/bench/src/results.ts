@@ -9,6 +9,20 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** Cores used by each party on the machine (server, PostgreSQL, load generator, the rest). */
+export interface CpuSplit {
+  /** The server under test and its descendants (the api's cluster workers); 0 for pgbench. */
+  server: number;
+  /** The bench's PostgreSQL cluster: postmaster, backends, background processes. */
+  postgres: number;
+  /** The load generator: the bench's forked load child, or pgbench. */
+  load: number;
+  /** Everything else, the bench process itself included. */
+  other: number;
+  /** The machine's cores less the four above, floored at 0. */
+  idle: number;
+}
+
 /** One throughput line (a write load at concurrency C), the median of its rounds. */
 export interface ThroughputLine {
   id: 'pgbench' | 'bare-fastify' | 'api-send' | 'api-send-batched';
@@ -25,6 +39,13 @@ export interface ThroughputLine {
   acknowledged: number;
   stored: number;
   errors: number;
+  /**
+   * Where the CPU went in the median round, between 20% and 80% of its duration (from /proc;
+   * absent where there is no /proc).
+   */
+  cpu?: CpuSplit;
+  /** Server CPU per message stored, in ms: cpu.server / messages per second. Absent for pgbench. */
+  serverCpuMsPerMessage?: number;
 }
 
 export interface ReadLine {
