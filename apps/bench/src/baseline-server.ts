@@ -1,5 +1,5 @@
 // The HTTP ceiling: bare fastify, no tRPC, no ORM, no zod. The same token check (jose, HS256) and
-// the same statement as the api's send path, on a node-postgres pool of the same size.
+// the same statement as the api's send path, prepared, on a node-postgres pool of the same size.
 // Run as its own process: BENCH_DATABASE_URL, BENCH_SECRET, BENCH_POOL, PORT.
 import Fastify from 'fastify';
 import { jwtVerify } from 'jose';
@@ -25,7 +25,12 @@ app.post<{ Body: { conversationId: number; content: string } }>('/send', async (
     return reply.code(401).send({ error: 'unauthorized' });
   }
   const { conversationId, content } = request.body;
-  const { rows } = await pool.query(SEND_SQL_PG, [content, conversationId, sub]);
+  // Prepared once per connection, as pgbench runs it (-M prepared) and as the api runs its inserts.
+  const { rows } = await pool.query({
+    name: 'send',
+    text: SEND_SQL_PG,
+    values: [content, conversationId, sub],
+  });
   if (!rows[0]) return reply.code(404).send({ error: 'not found' });
   return rows[0] as unknown;
 });
