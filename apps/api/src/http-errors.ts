@@ -2,6 +2,7 @@
 // route under /trpc), answered in tRPC's own error shape so every client reads them the same way.
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -66,11 +67,42 @@ export function handleHttpError(
       : error.code.startsWith('FST_')
         ? (FIXED_MESSAGES[status] ?? 'bad request')
         : error.message;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') closeAfterReadingOn(request, reply);
   if (!request.url.startsWith('/trpc')) {
     void reply.code(status).send({ statusCode: status, error: message });
     return;
   }
   void reply.code(status).send(trpcErrorBody(request, status, message));
+}
+
+/** How long a refused request may keep arriving after the answer before the connection is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Closes gently after answering a request refused before it had all arrived (a body over the
+ * limit, malformed HTTP). Destroying the socket at once sent the client, still sending, a TCP
+ * reset that often wiped the answer before it was read (RFC 9112 §9.6): fetch saw a broken
+ * connection instead. So the FIN follows the answer, whatever still arrives is read and dropped,
+ * and the socket is destroyed when the client closes or after LINGER_MS.
+ */
+function lingerThenClose(socket: Duplex): void {
+  const cut = setTimeout(() => socket.destroy(), LINGER_MS);
+  cut.unref();
+  socket.once('close', () => {
+    clearTimeout(cut);
+  });
+}
+
+/** A body over the limit: its 413 says `connection: close`, and the rest of the body is dropped. */
+function closeAfterReadingOn(request: FastifyRequest, reply: FastifyReply): void {
+  const socket = request.raw.socket;
+  request.raw.resume();
+  // Runs after Node's own 'finish' listener, which half-closed the socket and queued its destroy.
+  reply.raw.once('finish', () => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the very function Node queued
+    socket.removeListener('finish', socket.destroy);
+    lingerThenClose(socket);
+  });
 }
 
 /** JSON is UTF-8 (RFC 8259): bytes that are not are refused, never stored as U+FFFD. */
@@ -92,6 +124,35 @@ export function decodeBody(body: Buffer): string {
  * answered in tRPC's shape rather than dropped or sent as Node's plain text.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // More of a malformed request already answered (or about to be): read and dropped.
+  if (answering.has(socket)) return;
+  answering.add(socket);
+  afterEarlierAnswers(socket, () => {
+    answerMalformed(error, socket);
+  });
+}
+
+/** Sockets whose malformed request is answered already, or will be once earlier answers are out. */
+const answering = new WeakSet<Duplex>();
+
+/**
+ * Runs `then` once every complete request that came before the malformed one on this connection
+ * (pipelined) has been answered: our 400 must follow their answers, or a client reads it as the
+ * answer to a call that ran. A request still incomplete is the malformed one itself.
+ */
+function afterEarlierAnswers(socket: Duplex, then: () => void): void {
+  // Node's own field for the response in progress; its default clientError handler reads it too.
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.destroyed || !current?.req.complete) {
+    then();
+    return;
+  }
+  current.once('close', () => {
+    afterEarlierAnswers(socket, then);
+  });
+}
+
+function answerMalformed(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -114,4 +175,5 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  lingerThenClose(socket);
 }

@@ -144,8 +144,21 @@ export async function buildServer({
         parsed(error as Error);
       }
     });
-    const standard = (req: FastifyRequest<{ Params: { path: string } }>, res: FastifyReply) =>
-      fastifyRequestHandler({ ...trpcOptions, req, res, path: req.params.path });
+    const standard = async (
+      req: FastifyRequest<{ Params: { path: string } }>,
+      res: FastifyReply,
+    ): Promise<void> => {
+      // tRPC's handler turns the request into a Fetch API Request, which cannot carry TRACE (it
+      // threw: a 500). No procedure is called with it.
+      if (req.method === 'TRACE') {
+        void res
+          .code(405)
+          .header('allow', 'GET, POST')
+          .send(trpcErrorBody(req, 405, 'method not allowed'));
+        return;
+      }
+      await fastifyRequestHandler({ ...trpcOptions, req, res, path: req.params.path });
+    };
     scope.all(
       '/trpc/:path',
       env.TRPC_ADAPTER === 'standard'
