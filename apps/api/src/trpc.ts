@@ -75,9 +75,32 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+/**
+ * Bounds on what an error echoes of the input: a message names unknown keys, and a caller can send
+ * 200,000 of them, or one a megabyte long. The first few issues, each cut short, say enough.
+ */
+const MAX_ISSUES = 10;
+const MAX_ISSUE_CHARS = 200;
+
+function clip(message: string): string {
+  return message.length > MAX_ISSUE_CHARS ? `${message.slice(0, MAX_ISSUE_CHARS)}…` : message;
+}
+
+function clipAll(messages: string[]): string[] {
+  const kept = messages.slice(0, MAX_ISSUES).map(clip);
+  if (messages.length > MAX_ISSUES) kept.push(`… and ${String(messages.length - MAX_ISSUES)} more`);
+  return kept;
+}
+
 function inputErrors(error: z.ZodError): InputErrors {
   const { formErrors, fieldErrors } = z.flattenError(error);
-  return { formErrors, fieldErrors: fieldErrors };
+  const byField: Record<string, string[]> = fieldErrors;
+  return {
+    formErrors: clipAll(formErrors),
+    fieldErrors: Object.fromEntries(
+      Object.entries(byField).map(([field, messages]) => [field, clipAll(messages)]),
+    ),
+  };
 }
 
 function formError(message: string): InputErrors {
@@ -86,9 +109,11 @@ function formError(message: string): InputErrors {
 
 /** "content: must not contain …; limit: too big" rather than a JSON dump of the issues. */
 function describeIssues(error: z.ZodError): string {
-  return `invalid input: ${error.issues
-    .map((issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`)
-    .join('; ')}`;
+  return `invalid input: ${clipAll(
+    error.issues.map(
+      (issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`,
+    ),
+  ).join('; ')}`;
 }
 
 export const router = t.router;

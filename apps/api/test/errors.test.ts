@@ -56,6 +56,22 @@ describe('BAD_REQUEST', () => {
     expect(await count('select count(*) from messages')).toBe(before);
   });
 
+  it('echoes only a bounded part of the input: 5,000 unknown keys of 300 characters', async () => {
+    const token = await tokenFor('val');
+    const keys = Array.from({ length: 5_000 }, (_, i) => [`${String(i)}${'k'.repeat(300)}`, 1]);
+    const sent = JSON.stringify(Object.fromEntries(keys));
+    const response = await fetch(`${server.url}/trpc/conversation.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: sent,
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect((JSON.parse(text) as ErrorBody).error.data.code).toBe('BAD_REQUEST');
+    expect(sent.length).toBeGreaterThan(1_500_000);
+    expect(text.length).toBeLessThan(4_000);
+  });
+
   it('answers malformed JSON as BAD_REQUEST too', async () => {
     const token = await tokenFor('val');
     const { status, body } = await rawCall(server, 'conversation.create', {
