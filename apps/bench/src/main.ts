@@ -1,6 +1,6 @@
 // `pnpm bench`: every figure side by side on the same machine in one run, so ratios hold even when
 // the machine is noisy. See README ("Benchmarks") and docs/performance.md.
-import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,7 @@ const { values: flags } = parseArgs({
     conversations: { type: 'string', default: '10000' },
     'memory-sends': { type: 'string', default: '100000' },
     pool: { type: 'string', default: '16' },
-    workers: { type: 'string', default: String(availableParallelism()) },
+    workers: { type: 'string', default: '1' },
     batch: { type: 'string', default: '10' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -54,10 +54,12 @@ const { values: flags } = parseArgs({
 
 const HELP = `usage: pnpm bench [--quick] [-c 64] [-d 10] [--rounds 3] [--warmup 3] [--users 1000]
                   [--history-depth 1000000] [--conversations 10000] [--memory-sends 100000]
-                  [--pool 16] [--workers <cores>] [--batch 10] [--out bench/results] [--skip-pgbench]
+                  [--pool 16] [--workers 1] [--batch 10] [--out bench/results] [--skip-pgbench]
   --quick: 3 s rounds, 2 rounds, 20,000 memory sends (about a minute and a half)
   --only pgbench|bare-fastify|api-send|api-send-batched: one write line, no reads or memory
   --profile: servers run with --cpu-prof; profiles land in bench/profiles/
+  --workers: the api's worker processes (API_WORKERS); 1 is the api's default, and on a 2-core
+    machine that also runs PostgreSQL and the load it beats 2 (docs/performance.md)
   DATABASE_URL: the PostgreSQL to use (unset: the embedded one under .data/); the run creates and
   drops its own database, ${BENCH_DATABASE}.`;
 
