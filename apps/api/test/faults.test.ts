@@ -1,6 +1,7 @@
 // Faults under load, each against a real PostgreSQL and a real server: the database restarting,
-// the server killed with SIGKILL, a graceful shutdown. Every acknowledged send must be stored.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+// the server killed with SIGKILL, a graceful shutdown, the embedded default crashing with its
+// cluster. Every acknowledged send must be stored.
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@chat/db';
@@ -206,5 +207,107 @@ describe('the server process under load', () => {
         ['OK', 'SERVICE_UNAVAILABLE', 'NO_ANSWER'].includes(code),
       ),
     ).toBe(true);
+  });
+});
+
+describe('the embedded default, crashed under load', () => {
+  let root: string;
+  let dataDir: string;
+  let pgPort: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'chat-crash-'));
+    await chmod(root, 0o755); // the cluster runs as the postgres OS user when the tests run as root
+    dataDir = join(root, '.data');
+    pgPort = String(await freePort());
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** `pnpm start` with no DATABASE_URL: the server starts (or adopts) the cluster under DATA_DIR. */
+  async function startApi() {
+    // Right after a crash the dead cluster's backends may hold its shared memory for a moment; a
+    // supervisor would start the server again, and so does this.
+    for (let attempt = 1; ; attempt++) {
+      const api = spawnApi(await freePort(), {
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: pgPort,
+        AUTH_SECRET: TEST_SECRET,
+        NODE_ENV: 'production',
+        RATE_LIMIT_PER_MINUTE: '0',
+      });
+      try {
+        await waitForStatus(api, '/readyz', 200);
+        return api;
+      } catch (error) {
+        api.child.kill('SIGKILL');
+        await api.exited;
+        if (attempt >= 5) throw error;
+        await sleep(500);
+      }
+    }
+  }
+
+  /** Every message id of the conversation, read back through message.list page by page. */
+  async function storedIds(url: string, token: string, conversationId: number) {
+    const ids = new Set<number>();
+    let cursor: number | null = null;
+    do {
+      const input = encodeURIComponent(JSON.stringify({ conversationId, cursor, limit: 200 }));
+      const response = await fetch(`${url}/trpc/message.list?input=${input}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const page = (
+        (await response.json()) as {
+          result: { data: { items: { id: number }[]; nextCursor: number | null } };
+        }
+      ).result.data;
+      for (const item of page.items) ids.add(item.id);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return ids;
+  }
+
+  async function crashUnderLoad(api: Awaited<ReturnType<typeof startApi>>, token: string) {
+    const created = await fetch(`${api.url}/trpc/conversation.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const conversationId = ((await created.json()) as { result: { data: { id: number } } }).result
+      .data.id;
+    const load = sendLoad(api.url, token, conversationId);
+    await sleep(1_500);
+    api.child.kill('SIGKILL');
+    await api.exited;
+    await load.stop();
+    return { conversationId, acknowledged: load.acknowledged };
+  }
+
+  it('keeps every acknowledged send when the server dies, and when the server and PostgreSQL both die', async () => {
+    const token = await tokenFor('crashed');
+
+    // The server alone: the cluster it started lives on, and the next start adopts it.
+    const first = await startApi();
+    const alone = await crashUnderLoad(first, token);
+
+    // The server and PostgreSQL together (the machine losing power, say): recovery from the WAL.
+    const second = await startApi();
+    const both = await crashUnderLoad(second, token);
+    const postmaster = Number.parseInt(
+      (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '',
+      10,
+    );
+    process.kill(postmaster, 'SIGKILL');
+
+    const third = await startApi();
+    for (const crash of [alone, both]) {
+      expect(crash.acknowledged.length).toBeGreaterThan(0);
+      const stored = await storedIds(third.url, token, crash.conversationId);
+      expect(crash.acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+    }
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
   });
 });
