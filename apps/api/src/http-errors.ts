@@ -93,9 +93,22 @@ function lingerThenClose(socket: Duplex): void {
   });
 }
 
+/** Connections whose last answer said `connection: close`: nothing more that arrives on them runs. */
+const closing = new WeakSet<Duplex>();
+
+/**
+ * True for a request that arrived on a connection already answered with `connection: close` (a
+ * client pipelining past its 413): RFC 9112 §9.6 says not to process it, and its answer could not
+ * be written anyway, so a send would be stored and never acknowledged.
+ */
+export function arrivedAfterClose(socket: Duplex): boolean {
+  return closing.has(socket);
+}
+
 /** A body over the limit: its 413 says `connection: close`, and the rest of the body is dropped. */
 function closeAfterReadingOn(request: FastifyRequest, reply: FastifyReply): void {
   const socket = request.raw.socket;
+  closing.add(socket);
   request.raw.resume();
   // Runs after Node's own 'finish' listener, which half-closed the socket and queued its destroy.
   reply.raw.once('finish', () => {

@@ -14,7 +14,13 @@ import { resolveKeySource } from './auth/secret.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import type { Env } from './env.js';
 import { forTheLog } from './errors.js';
-import { answerClientError, decodeBody, handleHttpError, trpcErrorBody } from './http-errors.js';
+import {
+  answerClientError,
+  arrivedAfterClose,
+  decodeBody,
+  handleHttpError,
+  trpcErrorBody,
+} from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import { createFastTrpcHandler } from './trpc-http.js';
 import { createConcurrencyLimiter, createRateLimiter } from './rate-limit.js';
@@ -56,6 +62,12 @@ export async function buildServer({
     done();
   });
   app.addHook('onRequest', (request, reply, done) => {
+    if (arrivedAfterClose(request.raw.socket)) {
+      reply.hijack();
+      request.raw.socket.destroy();
+      done();
+      return;
+    }
     if (!closing) {
       done();
       return;

@@ -1,4 +1,5 @@
 // Every error code of the contract, each with the HTTP status and body a caller relies on.
+import { connect } from 'node:net';
 import { createOrm, parseEnv, withDatabase } from '@chat/db';
 import { freePort, useTestDatabase } from '@chat/db/testing';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
@@ -112,6 +113,42 @@ describe('UNAUTHORIZED', () => {
 });
 
 describe('PAYLOAD_TOO_LARGE', () => {
+  it('runs nothing pipelined after a refused body on the same connection', async () => {
+    const small = await startServer(db.url, { BODY_LIMIT_BYTES: '1024' });
+    try {
+      const client = await clientFor(small, 'piper', { batch: false });
+      const { id } = await client.conversation.create.mutate({});
+      const token = await tokenFor('piper');
+      const call = (body: string) =>
+        `POST /trpc/message.send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`;
+      const tooBig = JSON.stringify({ conversationId: id, content: 'x'.repeat(5_000) });
+      const fine = JSON.stringify({ conversationId: id, content: 'pipelined after a 413' });
+      const { port } = new URL(small.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        let received = '';
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(call(tooBig) + call(fine));
+        });
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          resolve(received);
+        });
+      });
+      // One answer, the 413 saying the connection closes; the call behind it never ran.
+      expect(answer.match(/^HTTP\/1\.1 /gm)).toEqual(['HTTP/1.1 ']);
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(
+        await countOf(small, 'select count(*) from messages where conversation_id = ?', [id]),
+      ).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('a body over BODY_LIMIT_BYTES gets 413 in tRPC’s shape, single or batched', async () => {
     const small = await startServer(db.url, { BODY_LIMIT_BYTES: '4096' });
     try {
