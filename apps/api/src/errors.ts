@@ -56,6 +56,10 @@ export function forTheLog(error: TRPCError): Record<string, unknown> {
     ...pick('table'),
     ...pick('constraint'),
     ...pick('routine'),
-    stack: cause.stack?.split('\n').slice(1).join('\n'),
+    // The stack's head is the message, which with knex is the whole (multi-line) SQL: frames only.
+    stack: cause.stack
+      ?.split('\n')
+      .filter((line) => line.trimStart().startsWith('at '))
+      .join('\n'),
   };
 }
