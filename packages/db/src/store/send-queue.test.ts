@@ -83,6 +83,21 @@ describe('the send queue', () => {
     }
   });
 
+  it('still sends on a connection that lost its prepared statements (DISCARD ALL, a pooler)', async () => {
+    const single = await createOrm({ url: db.url, pool: { max: 1 } });
+    try {
+      const queue = createSendQueue({ fork: () => forkEntityManager(single) });
+      const mine = await createConversation(forkEntityManager(single), ann, 'forgetful');
+      expect(await queue.send(ann, mine.id, 'prepared')).not.toBeNull();
+      // The pool's one connection forgets what node-postgres prepared on it.
+      await forkEntityManager(single).execute('deallocate all');
+      expect(await queue.send(ann, mine.id, 'after deallocate')).not.toBeNull();
+      expect(await queue.send(ann, mine.id, 'and again')).not.toBeNull();
+    } finally {
+      await single.close();
+    }
+  });
+
   it('runs a lone send at once, as a single-row statement', async () => {
     const queue = createSendQueue({ fork });
     const mine = await createConversation(fork(), ann, 'alone');
