@@ -68,6 +68,8 @@ export function createFastTrpcHandler<TRouter extends AnyRouter, TContext>(
             ctx,
             input: undefined,
             type,
+            // No procedure here reads a signal or returns a stream; one that did would have to be
+            // left to tRPC's handler, which ties a signal to the request and streams results.
             signal: undefined,
             batchIndex,
           });
