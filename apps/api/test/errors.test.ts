@@ -1,5 +1,4 @@
 // Every error code of the contract, each with the HTTP status and body a caller relies on.
-import { connect } from 'node:net';
 import { createOrm, parseEnv, withDatabase } from '@chat/db';
 import { freePort, useTestDatabase } from '@chat/db/testing';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
@@ -7,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../src/env.js';
 import { buildServer } from '../src/server.js';
+import { exchange, request } from './raw-http.js';
 import {
   TEST_SECRET,
   clientFor,
@@ -120,26 +120,17 @@ describe('PAYLOAD_TOO_LARGE', () => {
       const { id } = await client.conversation.create.mutate({});
       const token = await tokenFor('piper');
       const call = (body: string) =>
-        `POST /trpc/message.send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`;
+        request('POST', '/trpc/message.send', {
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body,
+          last: false,
+        });
       const tooBig = JSON.stringify({ conversationId: id, content: 'x'.repeat(5_000) });
       const fine = JSON.stringify({ conversationId: id, content: 'pipelined after a 413' });
-      const { port } = new URL(small.url);
-      const answer = await new Promise<string>((resolve, reject) => {
-        let received = '';
-        const socket = connect(Number(port), '127.0.0.1', () => {
-          socket.write(call(tooBig) + call(fine));
-        });
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-        socket.on('error', reject);
-        socket.on('close', () => {
-          resolve(received);
-        });
-      });
+      const got = await exchange(small.url, call(tooBig) + call(fine));
       // One answer, the 413 saying the connection closes; the call behind it never ran.
-      expect(answer.match(/^HTTP\/1\.1 /gm)).toEqual(['HTTP/1.1 ']);
-      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
-      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(got.answers.map((answer) => answer.status)).toEqual([413]);
+      expect(got.answers[0]?.headers.get('connection')).toBe('close');
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(
         await countOf(small, 'select count(*) from messages where conversation_id = ?', [id]),

@@ -5,7 +5,6 @@
 // refused is stored, memory stays flat, and the server keeps serving.
 // The default run is short; CHAT_FUZZ_RUNS=20000 (the long run) runs each generated property that
 // many times and pushes up to 20 times the bytes through the memory check.
-import { connect } from 'node:net';
 import {
   ID_MAX,
   conversationCreateInput,
@@ -28,6 +27,7 @@ import type * as z from 'zod';
 import type { AppRouter } from '../src/root.js';
 import { UNKNOWN_PATHS, VALUE_TEXTS, inputText } from './fuzz-inputs.js';
 import { spawnApi, waitForStatus, type ApiProcess } from './process-harness.js';
+import { exchange, request, type Exchange } from './raw-http.js';
 import { TEST_SECRET, tokenFor } from './server-harness.js';
 
 const db = useTestDatabase();
@@ -213,117 +213,6 @@ function expectCodes(answer: Answer, codes: Code | readonly Code[], label: strin
 
 // ---------------------------------------------------------------------------------------------
 // Raw sockets: what fetch cannot send
-
-interface RawAnswer {
-  status: number;
-  headers: Map<string, string>;
-  body: string;
-}
-
-interface Exchange {
-  answers: RawAnswer[];
-  /** Bytes after the last complete answer. */
-  rest: string;
-}
-
-/**
- * Writes `bytes` on a new connection and reads until the server closes it (every request here
- * ends with `Connection: close`, or is one the server cannot parse or refuses before its body).
- * `end`: half-close after writing (a request cut short); `destroy`: drop the connection.
- */
-function exchange(
-  api: ApiProcess,
-  bytes: string | Buffer,
-  { end = false, destroy = false, head = false } = {},
-): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      const got = Buffer.concat(chunks).toString().slice(0, 500);
-      reject(new Error(`the server neither answered nor closed within 10 s; got: ${got}`));
-    }, 10_000);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // A reset after the server's last answer closes the exchange like a close does.
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(parseAnswers(Buffer.concat(chunks), head));
-    });
-    socket.write(bytes, () => {
-      if (destroy) socket.destroy();
-      else if (end) socket.end();
-    });
-  });
-}
-
-/** Splits HTTP/1.1 responses (content-length or chunked) out of the bytes a connection got. */
-function parseAnswers(bytes: Buffer, head: boolean): Exchange {
-  const answers: RawAnswer[] = [];
-  let at = 0;
-  for (;;) {
-    const headEnd = bytes.indexOf('\r\n\r\n', at);
-    if (headEnd < 0) break;
-    const [statusLine = '', ...lines] = bytes.toString('latin1', at, headEnd).split('\r\n');
-    const status = /^HTTP\/1\.[01] (\d{3}) /.exec(statusLine)?.[1];
-    if (!status) break;
-    const headers = new Map(
-      lines.map((line) => {
-        const colon = line.indexOf(':');
-        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()] as const;
-      }),
-    );
-    let body: Buffer = Buffer.alloc(0);
-    let next = headEnd + 4;
-    if (head || status === '204') {
-      // no body
-    } else if (headers.get('transfer-encoding') === 'chunked') {
-      const parts: Buffer[] = [];
-      for (;;) {
-        const sizeEnd = bytes.indexOf('\r\n', next);
-        if (sizeEnd < 0) return { answers, rest: bytes.toString('latin1', at) };
-        const size = Number.parseInt(bytes.toString('latin1', next, sizeEnd), 16);
-        next = sizeEnd + 2;
-        if (size === 0) {
-          next += 2; // no trailers, then the empty line
-          break;
-        }
-        parts.push(bytes.subarray(next, next + size));
-        next += size + 2;
-      }
-      body = Buffer.concat(parts);
-    } else {
-      const length = Number(headers.get('content-length') ?? bytes.length - next);
-      if (next + length > bytes.length) break;
-      body = bytes.subarray(next, next + length);
-      next += length;
-    }
-    answers.push({ status: Number(status), headers, body: body.toString('utf8') });
-    at = next;
-  }
-  return { answers, rest: bytes.toString('latin1', at) };
-}
-
-/** One HTTP/1.1 request as text; the last on a connection says `Connection: close`. */
-function request(
-  method: string,
-  target: string,
-  {
-    headers = {},
-    body,
-    last = true,
-  }: { headers?: Record<string, string>; body?: string; last?: boolean } = {},
-): string {
-  const lines = [`${method} ${target} HTTP/1.1`, 'Host: fuzz.test'];
-  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  const framed = Object.keys(headers).some((name) =>
-    /^(content-length|transfer-encoding)$/i.test(name),
-  );
-  if (body !== undefined && !framed) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-  if (last) lines.push('Connection: close');
-  return `${lines.join('\r\n')}\r\n\r\n${body ?? ''}`;
-}
 
 /** One answer a raw exchange must give: its status; its codes, exact JSON or empty body; headers. */
 interface Expected {
@@ -626,10 +515,10 @@ async function pushHostile(api: ApiProcess, token: string, bytes: number) {
       for (const [text, status] of raw) {
         pushed += text.length;
         requests++;
-        const got = await exchange(api, text);
+        const got = await exchange(api.url, text);
         expect(got.answers.map((a) => a.status)).toEqual([status]);
       }
-      await exchange(api, dropped, { destroy: true });
+      await exchange(api.url, dropped, { destroy: true });
     };
     await Promise.all([big(), smallCalls(), garbage()]);
   }
@@ -755,7 +644,7 @@ describe.each(FRONTS)('the %s front', (front) => {
     ];
     const before = await snapshot();
     for (const [label, bytes, expected] of cases) {
-      expectExchange(await exchange(api, bytes), expected, label);
+      expectExchange(await exchange(api.url, bytes), expected, label);
     }
     // Cut short, then half-closed: the request cannot be finished, and the server says so.
     const cut: [string, string][] = [
@@ -765,14 +654,14 @@ describe.each(FRONTS)('the %s front', (front) => {
       ['a request line alone', 'GET /healthz\r\n'],
     ];
     for (const [label, bytes] of cut) {
-      expectExchange(await exchange(api, bytes, { end: true }), [MALFORMED], label);
+      expectExchange(await exchange(api.url, bytes, { end: true }), [MALFORMED], label);
     }
     // Dropped mid-body: there is no one to answer; the server must just forget it.
-    await exchange(api, withLength('1000', '{"name":"dropped'), { destroy: true });
+    await exchange(api.url, withLength('1000', '{"name":"dropped'), { destroy: true });
     // CONNECT is no request for this server: Node closes the connection without a word.
     for (const target of ['127.0.0.1:22', '/trpc/user.me']) {
       expectExchange(
-        await exchange(api, request('CONNECT', target, { headers: auth })),
+        await exchange(api.url, request('CONNECT', target, { headers: auth })),
         [],
         `CONNECT ${target}`,
       );
@@ -912,11 +801,11 @@ describe.each(FRONTS)('the %s front', (front) => {
 
     const before = await snapshot();
     for (const [label, bytes, expected] of cases) {
-      expectExchange(await exchange(api, bytes), expected, label);
+      expectExchange(await exchange(api.url, bytes), expected, label);
     }
     // HEAD: tRPC answers 204 without running anything, whatever the path.
     for (const path of ['user.me', 'conversation.create', 'nope']) {
-      const got = await exchange(api, request('HEAD', `/trpc/${path}`, { headers: auth }), {
+      const got = await exchange(api.url, request('HEAD', `/trpc/${path}`, { headers: auth }), {
         head: true,
       });
       expectExchange(got, [{ status: 204, empty: true }], `HEAD ${path}`);
@@ -935,7 +824,7 @@ describe.each(FRONTS)('the %s front', (front) => {
       [create('piped a')],
       [create('piped b'), me(false), create('piped c')],
     ]) {
-      const got = await exchange(api, `${requests.join('')}GARBAGE\r\n\r\n`);
+      const got = await exchange(api.url, `${requests.join('')}GARBAGE\r\n\r\n`);
       expectExchange(
         got,
         [...requests.map(() => ok), MALFORMED],
@@ -955,7 +844,7 @@ describe.each(FRONTS)('the %s front', (front) => {
         },
       ),
     );
-    const got = await exchange(api, twenty.join(''));
+    const got = await exchange(api.url, twenty.join(''));
     expectExchange(
       got,
       twenty.map(() => ok),
@@ -1031,7 +920,7 @@ describe.each(FRONTS)('the %s front', (front) => {
       });
     };
     expectExchange(
-      await exchange(api, chunked(BODY_LIMIT, true)),
+      await exchange(api.url, chunked(BODY_LIMIT, true)),
       [{ status: 400, codes: 'BAD_REQUEST' }],
       'chunked at the limit',
     );
@@ -1043,7 +932,7 @@ describe.each(FRONTS)('the %s front', (front) => {
     };
     for (const last of [false, true]) {
       expectExchange(
-        await exchange(api, chunked(BODY_LIMIT + 1, last)),
+        await exchange(api.url, chunked(BODY_LIMIT + 1, last)),
         [tooLarge],
         `chunked over the limit${last ? ', Connection: close' : ''}`,
       );
@@ -1053,7 +942,7 @@ describe.each(FRONTS)('the %s front', (front) => {
       last: false,
     });
     expectExchange(
-      await exchange(api, announced),
+      await exchange(api.url, announced),
       [tooLarge],
       'a Content-Length over the limit, body not sent',
     );
@@ -1178,7 +1067,7 @@ describe.each(FRONTS)('the %s front', (front) => {
     const expectAt = async (method: 'GET' | 'POST', target: string, expected: Expected) => {
       const init = method === 'GET' ? { headers: auth } : { headers: json, body: '{}' };
       expectExchange(
-        await exchange(api, request(method, target, init)),
+        await exchange(api.url, request(method, target, init)),
         [expected],
         `${method} ${target.slice(0, 120)}`,
       );

@@ -62,9 +62,13 @@ export async function waitForStatus(
   }
 }
 
-/** Runs `src/cli/token.ts` (what `pnpm token` runs) and returns the token it prints. */
-export async function runToken(args: string[], env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', ...args], {
+/** Runs a TypeScript script with tsx and only `env` (plus PATH and HOME): its exit code and output. */
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: apiRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,6 +78,12 @@ export async function runToken(args: string[], env: Record<string, string>): Pro
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
+/** Runs `src/cli/token.ts` (what `pnpm token` runs) and returns the token it prints. */
+export async function runToken(args: string[], env: Record<string, string>): Promise<string> {
+  const { code, stdout, stderr } = await runScript('src/cli/token.ts', args, env);
   if (code !== 0) throw new Error(`token command failed (${String(code)}): ${stderr}`);
   return stdout.trim();
 }

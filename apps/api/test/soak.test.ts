@@ -5,10 +5,10 @@
 // an operator would run, finds zero orphans.
 //
 // The default run is short; `CHAT_SOAK_SECONDS=600 pnpm test:long` soaks for ten minutes.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { useTestDatabase } from '@chat/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScript } from './process-harness.js';
 import {
   clientFor,
   codeOf,
@@ -131,19 +131,9 @@ async function caller(
 }
 
 /** Runs `pnpm db:check --json`'s script as its own process against this file's database. */
-async function dbCheck(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function dbCheck() {
   const script = fileURLToPath(new URL('../../../packages/db/src/cli/check.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--json'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: db.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
+  return runScript(script, ['--json'], { DATABASE_URL: db.url });
 }
 
 describe(`a ${String(SOAK_SECONDS)} s soak of every write racing every delete`, () => {

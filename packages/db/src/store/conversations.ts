@@ -15,6 +15,12 @@ export interface Page<T> {
   nextCursor: number | null;
 }
 
+/** A page's statement, for running and for EXPLAIN (the plan tests, the benchmark). */
+export interface PageStatement {
+  sql: string;
+  params: (string | number)[];
+}
+
 export async function createConversation(
   em: EntityManager,
   identity: Identity,
@@ -75,7 +81,7 @@ export interface ConversationPageQuery {
 export function conversationPageStatement(
   identity: Identity,
   { cursor, limit }: ConversationPageQuery,
-): { sql: string; params: (string | number)[] } {
+): PageStatement {
   const near = cursor === null ? `user_id <= ${OWNER}` : `(user_id, id) < (${OWNER}, ?)`;
   return {
     sql: `select * from conversations

@@ -15,6 +15,7 @@ export {
   deleteConversation,
   conversationPageStatement,
   type ConversationPageQuery,
+  type PageStatement,
   notFound,
   type Page,
 } from './conversations.js';

@@ -1,7 +1,7 @@
 // Messages: written only into an existing conversation of the caller, read in keyset pages.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Message, type IMessage } from '../entities/index.js';
-import { getConversation, notFound, page, type Page } from './conversations.js';
+import { getConversation, notFound, page, type Page, type PageStatement } from './conversations.js';
 import type { Identity } from './identity.js';
 
 type Row = Record<string, unknown>;
@@ -72,7 +72,7 @@ export async function listHistory(
 export function historyStatement(
   identity: Identity,
   { conversationId, cursor, limit, order }: HistoryQuery,
-): { sql: string; params: (string | number)[] } {
+): PageStatement {
   const asc = order === 'asc';
   const direction = asc ? 'asc' : 'desc';
   // The walk's far end is always the conversation's own bound. Its near end is the conversation's

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrm, forkEntityManager, type ChatOrm } from '../orm.js';
 import { useTestDatabase } from '../testing/index.js';
-import { conversationPageStatement } from './conversations.js';
+import { conversationPageStatement, type PageStatement } from './conversations.js';
 import { historyStatement } from './messages.js';
 
 const db = useTestDatabase();
@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 /** Pages read and row count of a statement, from EXPLAIN (ANALYZE, BUFFERS). */
-async function cost(statement: { sql: string; params: (string | number)[] }) {
+async function cost(statement: PageStatement) {
   const [row] = await forkEntityManager(orm)
     .getConnection()
     .execute<{ 'QUERY PLAN': { Plan: Plan }[] }[]>(
