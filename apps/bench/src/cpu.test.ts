@@ -143,8 +143,13 @@ describe.skipIf(!hasProc)('sampling the real /proc', () => {
     expect(processes.get(busy.pid)?.ppid).toBe(process.pid);
 
     const asServer = cpuSplit(before, after, { benchPid: process.pid, serverPid: busy.pid }, 2);
-    // A busy loop takes a whole core; the bound is low as other test runs may share the machine.
-    expect(asServer.server).toBeGreaterThan(0.3);
+    // How much of a core the busy loop gets depends on what else runs (turbo runs every package's
+    // tests at once): what it did get is counted, all of it, as the server's.
+    const ticks =
+      (processes.get(busy.pid)?.cpuTicks ?? 0) - (before.processes.get(busy.pid)?.cpuTicks ?? 0);
+    const cores = ticks / after.ticksPerSecond / ((after.atMs - before.atMs) / 1_000);
+    expect(ticks).toBeGreaterThan(0);
+    expect(asServer.server).toBeGreaterThanOrEqual(cores - 0.01);
     expect(asServer.server).toBeLessThan(1.3);
     const asLoad = cpuSplit(before, after, { benchPid: process.pid }, 2);
     expect(asLoad.server).toBe(0);
@@ -154,7 +159,7 @@ describe.skipIf(!hasProc)('sampling the real /proc', () => {
   it('samples in the middle of a round, or not at all when the round ends first', async () => {
     const roles = { benchPid: process.pid };
     const round = await cpuDuring(() => busyChild(1_500).exited, 1_500, roles, 2);
-    expect(round.cpu?.load).toBeGreaterThan(0.3);
+    expect(round.cpu?.load).toBeGreaterThan(0);
     const short = await cpuDuring(() => sleep(100, 'done'), 1_000, roles, 2);
     expect(short).toEqual({ result: 'done', cpu: null });
   });
